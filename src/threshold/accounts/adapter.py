@@ -1,0 +1,35 @@
+"""allauth's hooks, each a hand-off to our services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.http import HttpRequest
+from django.utils import translation
+
+from threshold.accounts import selectors, services
+from threshold.core.context import context_of
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        """Growing delays after failed sign-ins, per account and per client address."""
+        services.ensure_sign_in_allowed(request=request, email=credentials.get("email", ""))
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        services.note_failed_sign_in(request=request, email=credentials.get("email", ""))
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address from our RequestContext, which honours only trusted proxies."""
+        return context_of(request).ip or "0.0.0.0"  # noqa: S104 - a key for rate limits, not a bind address
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """allauth's messages, in the language of the account that receives them."""
+        with translation.override(selectors.language_for_email(email)):
+            super().send_mail(template_prefix, email, context)
+
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        """The person's language and time zone start as the ones the browser asked for."""
+        user.locale = services.supported_language(translation.get_language())
+        return super().save_user(request, user, form, commit)

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from typing import Any, ClassVar
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+TIME_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
+
+
+class AccountKind(models.TextChoices):
+    PERSONAL = "personal", _("Personal account")
+    WORK = "work", _("Work or school account")
+
+
+class Organization(models.Model):
+    """A company or school whose people have work or school accounts here."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=60, unique=True)
+    verified_domains = models.JSONField(_("verified domains"), default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An account. The email is the sign-in name; ``public_id`` is the only id shown outside."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(_("email address"), max_length=254, unique=True)
+    display_name = models.CharField(_("display name"), max_length=120, blank=True)
+    given_name = models.CharField(_("first name"), max_length=80, blank=True)
+    family_name = models.CharField(_("last name"), max_length=80, blank=True)
+    locale = models.CharField(_("language"), max_length=10, default="en")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    kind = models.CharField(
+        _("account kind"), max_length=16, choices=AccountKind.choices, default=AccountKind.PERSONAL
+    )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+        verbose_name=_("organization"),
+    )
+    photo = models.BinaryField(null=True, blank=True, editable=False)
+    photo_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+    must_change_password = models.BooleanField(default=False, editable=False)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(kind="personal") | models.Q(organization__isnull=False),
+                name="work_account_has_organization",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def name(self) -> str:
+        """What to call the person: display name, else given and family name, else the email."""
+        if self.display_name:
+            return self.display_name
+        full = f"{self.given_name} {self.family_name}".strip()
+        return full or self.email
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in (self.given_name, self.family_name) if p] or self.name.split()
+        return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+    @property
+    def is_work_account(self) -> bool:
+        return self.kind == AccountKind.WORK
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.given_name or self.name
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+        self.must_change_password = False
+
+
+class PhoneNumber(models.Model):
+    """A contact phone number in E.164, usable once verified by a code sent by text message."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_numbers")
+    number = models.CharField(_("phone number"), max_length=20)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    primary = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "number"], name="phone_unique_per_user"),
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(primary=True), name="one_primary_phone"
+            ),
+        ]
+        ordering = ["-primary", "created_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class VerificationPurpose(models.TextChoices):
+    PHONE = "phone", _("Verify a phone number")
+
+
+class VerificationCode(models.Model):
+    """A one-time code, stored hashed, with a bounded number of tries."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_codes")
+    purpose = models.CharField(max_length=16, choices=VerificationPurpose.choices)
+    target = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "purpose", "target"], name="code_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} code for {self.target}"

@@ -1,0 +1,41 @@
+"""Reads about accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.db.models import QuerySet
+
+from threshold.accounts.models import PhoneNumber, User
+
+
+def language_for_email(email: str) -> str:
+    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
+    if address is not None:
+        return address.user.locale  # type: ignore[attr-defined,no-any-return]
+    user = User.objects.filter(email__iexact=email).only("locale").first()
+    return user.locale if user else settings.LANGUAGE_CODE
+
+
+def email_addresses(user: User) -> QuerySet[EmailAddress]:
+    return EmailAddress.objects.filter(user=user).order_by("-primary", "email")
+
+
+def verified_emails(user: User) -> list[str]:
+    return list(EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True))
+
+
+def phone_numbers(user: User) -> QuerySet[PhoneNumber]:
+    return PhoneNumber.objects.filter(user=user).order_by("-primary", "created_at")
+
+
+def user_by_email(email: str) -> Any:
+    return User.objects.filter(email__iexact=email.strip()).first()
+
+
+def session_count(user: User) -> int:
+    from allauth.usersessions.models import UserSession
+
+    return UserSession.objects.filter(user=user).count()

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from threshold.activity import catalog
+
+
+class Result(models.TextChoices):
+    SUCCESS = "success", _("Succeeded")
+    FAILURE = "failure", _("Failed")
+    BLOCKED = "blocked", _("Blocked")
+
+
+class SecurityEvent(models.Model):
+    """One append-only row per sign-in or security change.
+
+    Actor and subject are snapshotted (public id and label), so the log still reads right
+    after an account is closed and its user row is gone.
+    """
+
+    occurred_at = models.DateTimeField(db_index=False)
+    code = models.CharField(max_length=64)
+    result = models.CharField(max_length=16, choices=Result.choices, default=Result.SUCCESS)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="security_events",
+    )
+    subject_public_id = models.UUIDField(null=True, blank=True)
+    subject_label = models.CharField(max_length=254, blank=True)
+    actor_public_id = models.UUIDField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    device_label = models.CharField(max_length=128, blank=True)
+    method = models.CharField(max_length=32, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-occurred_at", "-id"], name="event_user_time"),
+            models.Index(fields=["code", "-occurred_at"], name="event_code_time"),
+            models.Index(fields=["occurred_at"], name="event_time"),
+        ]
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.subject_label} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("Security events are append-only.")
+        super().save(*args, **kwargs)
+
+    @property
+    def event_type(self) -> catalog.EventType:
+        return catalog.get(self.code)
+
+    @property
+    def label(self) -> str:
+        return str(self.event_type.label)

@@ -1,0 +1,171 @@
+"""Reading Threshold's configuration from environment variables.
+
+Parsing never raises: a bad value is remembered in ``ERRORS`` and a safe fallback is
+used, so that Django's system checks (``threshold.core.checks``) can stop start-up with
+one clear line instead of a traceback from inside settings.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+ERRORS: list[str] = []
+
+TRUE = {"1", "true", "yes", "on"}
+FALSE = {"0", "false", "no", "off", ""}
+
+
+def text(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE:
+        return True
+    if value in FALSE:
+        return False
+    ERRORS.append(f"{name}={raw!r} is not a yes/no value; use true or false.")
+    return default
+
+
+def integer(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        ERRORS.append(f"{name}={raw!r} is not a whole number.")
+        return default
+    if value < minimum:
+        ERRORS.append(f"{name}={value} is below the minimum of {minimum}.")
+        return default
+    return value
+
+
+def database(name: str, default_sqlite: Path) -> dict[str, Any]:
+    """A Django DATABASES entry from ``sqlite:///path`` or ``postgres://user:pw@host:port/db``."""
+    raw = text(name)
+    if not raw:
+        return _sqlite(default_sqlite)
+    parts = urlsplit(raw)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        if path.startswith("//"):
+            path = path[1:]
+        elif path.startswith("/"):
+            path = path[1:] or str(default_sqlite)
+        return _sqlite(Path(path) if path else default_sqlite)
+    if parts.scheme in {"postgres", "postgresql", "pgsql"}:
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")) or "threshold",
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    ERRORS.append(f"{name} has the unsupported scheme {parts.scheme!r}; use sqlite:///path or postgres://…")
+    return _sqlite(default_sqlite)
+
+
+def _sqlite(path: Path) -> dict[str, Any]:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            # SECURITY/availability: IMMEDIATE transactions take the write lock up front, so
+            # concurrent sign-ins wait on the busy timeout instead of failing with
+            # "database is locked" when a read transaction tries to upgrade.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            ),
+        },
+        "TEST": {"NAME": ""},
+    }
+
+
+def email(name: str, outbox: Path) -> dict[str, Any]:
+    """A Django MAILERS entry from ``smtp://user:pw@host:port`` (``smtps://`` for TLS) or the outbox."""
+    raw = text(name)
+    if not raw:
+        return {"BACKEND": "threshold.core.mail.OutboxEmailBackend", "OPTIONS": {"directory": str(outbox)}}
+    parts = urlsplit(raw)
+    if parts.scheme in {"smtp", "smtps", "smtp+tls"}:
+        options: dict[str, Any] = {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "timeout": 10,
+        }
+        if parts.username:
+            options["username"] = unquote(parts.username)
+            options["password"] = unquote(parts.password or "")
+        if parts.scheme == "smtps":
+            options["use_ssl"] = True
+        elif parts.scheme == "smtp+tls":
+            options["use_tls"] = True
+        return {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
+    if parts.scheme == "outbox":
+        return {
+            "BACKEND": "threshold.core.mail.OutboxEmailBackend",
+            "OPTIONS": {"directory": unquote(parts.path) or str(outbox)},
+        }
+    ERRORS.append(f"{name} has the unsupported scheme {parts.scheme!r}; use smtp://host:port.")
+    return {"BACKEND": "threshold.core.mail.OutboxEmailBackend", "OPTIONS": {"directory": str(outbox)}}
+
+
+def networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    found: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in text(name).replace(";", ",").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            ERRORS.append(f"{name} contains {item!r}, which is not an IP address or network.")
+    return found
+
+
+def secret_key(name: str, var_dir: Path) -> str:
+    """The secret key from the environment, or one generated once into ``var/`` (mode 0600)."""
+    value = text(name)
+    if value:
+        if len(value) < 32:
+            ERRORS.append(f"{name} is too short: use at least 32 random characters.")
+        return value
+    path = var_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        ERRORS.append(f"Cannot read {path}: {exc.strerror}.")
+        return secrets.token_urlsafe(50)
+    try:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError as exc:
+        ERRORS.append(f"Cannot write {path}: {exc.strerror}; set {name}.")
+        return secrets.token_urlsafe(50)

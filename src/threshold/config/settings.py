@@ -1,0 +1,260 @@
+"""Threshold's one settings module, driven by environment variables (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+from threshold.config import env
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.text("THRESHOLD_VAR_DIR") or Path.cwd() / "var").resolve()
+
+DEBUG = env.flag("THRESHOLD_DEBUG")
+DEMO_MODE = env.flag("THRESHOLD_DEMO")
+SECRET_KEY = env.secret_key("THRESHOLD_SECRET_KEY", VAR_DIR)
+
+BASE_URL = (env.text("THRESHOLD_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
+_base = urlsplit(BASE_URL)
+if _base.scheme not in {"http", "https"} or not _base.hostname:
+    env.ERRORS.append(
+        f"THRESHOLD_BASE_URL={BASE_URL!r} is not an http(s) URL such as https://account.example.com."
+    )
+    _base = urlsplit("http://127.0.0.1:8000")
+HTTPS = _base.scheme == "https"
+ALLOWED_HOSTS = [_base.hostname or "127.0.0.1"]
+if DEMO_MODE or DEBUG or not HTTPS:
+    ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]"]
+ALLOWED_HOSTS += [h.strip() for h in env.text("THRESHOLD_EXTRA_HOSTS").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
+
+TRUSTED_PROXIES = env.networks("THRESHOLD_TRUSTED_PROXIES")
+REDIS_URL = env.text("THRESHOLD_REDIS_URL")
+if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
+    env.ERRORS.append(f"THRESHOLD_REDIS_URL={REDIS_URL!r} is not a redis:// URL.")
+    REDIS_URL = ""
+
+INSTALLED_APPS = [
+    "threshold.core",
+    "threshold.accounts",
+    "threshold.activity",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "django_tasks_db",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "threshold.core.middleware.RequestContextMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "threshold.accounts.middleware.AccountPreferencesMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+]
+
+ROOT_URLCONF = "threshold.config.urls"
+WSGI_APPLICATION = "threshold.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "threshold.core.context_processors.portal",
+            ],
+        },
+    }
+]
+
+DATABASES = {"default": env.database("THRESHOLD_DATABASE_URL", VAR_DIR / "threshold.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "threshold",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    # The database cache is shared by every app process, so throttling counters hold
+    # across processes even without Redis.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "threshold_cache",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+PASSWORD_HASHERS = ["threshold.accounts.hashers.BoundedArgon2idHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "threshold.accounts.passwords.LengthValidator"},
+    {"NAME": "threshold.accounts.passwords.BlocklistValidator"},
+    {"NAME": "threshold.accounts.passwords.ContextWordsValidator"},
+    {"NAME": "threshold.accounts.passwords.StrengthValidator"},
+]
+# The number of password hashes one app process computes at once; the rest wait, so
+# hashing cannot starve every other page of CPU (README, "Benchmarks").
+HASHING_CONCURRENCY = env.integer("THRESHOLD_HASHING_CONCURRENCY", 1, minimum=1)
+
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "account_login"
+
+# --- django-allauth -----------------------------------------------------------------
+ACCOUNT_ADAPTER = "threshold.accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_SIGNUP_FORM_CLASS = "threshold.accounts.forms.SignupDetailsForm"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = 5
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 15 * 60
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_MAX_EMAIL_ADDRESSES = 5
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_CHANGE_EMAIL = False
+ACCOUNT_SESSION_REMEMBER = None  # the person chooses: "Keep me signed in"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 10 * 60
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Threshold: "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
+ACCOUNT_PASSWORD_INPUT_RENDER_VALUE = False
+# Our own throttle (threshold.accounts.throttle) grows delays for failed sign-ins; allauth's
+# fixed-window limits stay on for the flows it owns (codes, resets, email sends).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": False,
+    "login": "60/m/ip",
+    "signup": "20/m/ip",
+    "confirm_email": "1/3m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "reauthenticate": "10/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+# Passkey sign-in arrives with the Security info work (issue 3), with CSP-safe scripts.
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Sessions and cookies ---------------------------------------------------------------
+SESSION_COOKIE_AGE = 30 * 24 * 3600  # "Keep me signed in": 30 days; otherwise until the browser closes
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_NAME = "__Host-threshold_session" if HTTPS else "threshold_session"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
+CSRF_FAILURE_VIEW = "threshold.core.views.csrf_failure"
+LANGUAGE_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+# --- Security headers -------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = HTTPS and env.flag("THRESHOLD_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = False
+if TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+
+# --- Internationalisation -----------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = None  # served from the app folders by WhiteNoise; no collectstatic
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # WhiteNoise serves straight from the app folders (no collectstatic step to forget).
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Mail, text messages, background work ------------------------------------------------------
+OUTBOX_DIR = VAR_DIR / "outbox"
+MAILERS = {"default": env.email("THRESHOLD_EMAIL_URL", OUTBOX_DIR)}
+DEFAULT_FROM_EMAIL = env.text("THRESHOLD_FROM_EMAIL") or f"Threshold <no-reply@{_base.hostname}>"
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SMS_GATEWAY = env.text("THRESHOLD_SMS_GATEWAY") or "threshold.core.sms.OutboxSmsGateway"
+TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# --- Profile photos ---------------------------------------------------------------------------
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+PHOTO_MAX_PIXELS = 40_000_000
+PHOTO_SIZE = 256
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("THRESHOLD_LOG_LEVEL", "WARNING")},
+}
+
+THRESHOLD_CONFIG_ERRORS = env.ERRORS

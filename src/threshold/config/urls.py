@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from threshold.core import views as core_views
+
+urlpatterns = [
+    path("", include("threshold.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("outbox/", core_views.outbox, name="outbox"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/", admin.site.urls),
+]

@@ -1,0 +1,28 @@
+"""Misconfiguration stops start-up with one clear line per problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, register
+
+
+@register(Tags.security, deploy=False)
+def configuration_errors(app_configs: Any, **kwargs: Any) -> list[Error]:
+    return [
+        Error(message, id=f"threshold.E{index:03d}")
+        for index, message in enumerate(settings.THRESHOLD_CONFIG_ERRORS, start=1)
+    ]
+
+
+@register(Tags.security, deploy=True)
+def production_configuration(app_configs: Any, **kwargs: Any) -> list[Error]:
+    errors = []
+    if settings.DEBUG:
+        errors.append(Error("THRESHOLD_DEBUG is on; turn it off in production.", id="threshold.E101"))
+    if settings.DEMO_MODE:
+        errors.append(Error("THRESHOLD_DEMO is on; turn it off in production.", id="threshold.E102"))
+    if not settings.HTTPS:
+        errors.append(Error("THRESHOLD_BASE_URL must be https:// in production.", id="threshold.E103"))
+    return errors

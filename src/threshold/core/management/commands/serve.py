@@ -1,0 +1,55 @@
+"""``threshold serve``: the portal behind gunicorn, a production-grade WSGI server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve the portal with gunicorn (checks the configuration first)."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("THRESHOLD_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("THRESHOLD_WORKERS", os.cpu_count() or 2))
+        )
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("THRESHOLD_THREADS", "8")))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("check")
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "threshold.config.wsgi:application",
+            "--bind",
+            f"{options['host']}:{options['port']}",
+            "--workers",
+            str(options["workers"]),
+            "--threads",
+            str(options["threads"]),
+            "--worker-class",
+            "gthread",
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "10",
+            "--keep-alive",
+            "5",
+            "--access-logfile",
+            "-" if os.environ.get("THRESHOLD_ACCESS_LOG") else "/dev/null",
+            "--error-logfile",
+            "-",
+            "--forwarded-allow-ips",
+            "",
+        ]
+        self.stdout.write(f"Threshold is serving on http://{options['host']}:{options['port']}/", ending="\n")
+        self.stdout.flush()
+        os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn

@@ -1,0 +1,124 @@
+"""Shared fixtures: a real SMTP sink, accounts in known states, a clean cache per test."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
+
+from threshold.accounts.models import AccountKind, Organization, User
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@dataclass
+class Mailbox:
+    """Messages received over SMTP by the sink, in order."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in str(m.get("To", ""))]
+
+    @staticmethod
+    def text(message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("plain",))
+        return part.get_content() if part is not None else ""  # type: ignore[union-attr]
+
+    def last_code(self, address: str) -> str:
+        """The most recent verification code mailed to ``address``."""
+        for message in reversed(self.to(address)):
+            match = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4}|\d{6})\b", self.text(message))
+            if match:
+                return match.group(1)
+        raise AssertionError(f"no code was mailed to {address}")
+
+
+@pytest.fixture(scope="session")
+def _smtp_sink() -> Iterator[tuple[Controller, Mailbox]]:
+    mailbox = Mailbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def mailbox(_smtp_sink: tuple[Controller, Mailbox], settings: Any) -> Mailbox:
+    """Every message the portal sends goes over real SMTP to a local sink."""
+    controller, box = _smtp_sink
+    port = controller.port
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
+        }
+    }
+    box.clear()
+    return box
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(
+    email: str = "ada@example.com",
+    *,
+    password: str | None = PASSWORD,
+    verified: bool = True,
+    **extra: Any,
+) -> User:
+    user = User.objects.create_user(email=email, password=password, **extra)
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+    return user
+
+
+@pytest.fixture
+def user(db: Any) -> User:
+    return make_user(given_name="Ada", family_name="Lovelace")
+
+
+@pytest.fixture
+def signed_in_client(client: Any, user: User) -> Any:
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+    return client
+
+
+@pytest.fixture
+def contoso(db: Any) -> Organization:
+    return Organization.objects.create(name="Contoso", slug="contoso", verified_domains=["contoso.example"])
+
+
+@pytest.fixture
+def work_user(contoso: Organization) -> User:
+    return make_user("megan@contoso.example", kind=AccountKind.WORK, organization=contoso, given_name="Megan")
