@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 export THRESHOLD_VAR_DIR ?= $(CURDIR)/var
 
-.PHONY: run test lint typecheck bench venv clean messages
+.PHONY: run test lint typecheck bench venv clean messages screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	@PY=$$(scripts/find-python) || exit 1; \
@@ -46,3 +46,6 @@ messages: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+screenshots: $(STAMP)
+	THRESHOLD_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/browser -q -p no:cacheprovider

@@ -7,6 +7,7 @@ one clear line instead of a traceback from inside settings.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 import secrets
@@ -52,6 +53,13 @@ def integer(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def _test_database_name(name: str) -> str:
+    # One test database per checkout, so that two checkouts on one machine (or CI beside a
+    # developer) never drop each other's test database.
+    digest = hashlib.sha256(str(Path(__file__).resolve()).encode()).hexdigest()[:8]
+    return f"test_{name}_{digest}"
+
+
 def database(name: str, default_sqlite: Path) -> dict[str, Any]:
     """A Django DATABASES entry from ``sqlite:///path`` or ``postgres://user:pw@host:port/db``."""
     raw = text(name)
@@ -77,6 +85,7 @@ def database(name: str, default_sqlite: Path) -> dict[str, Any]:
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": options,
+            "TEST": {"NAME": _test_database_name(unquote(parts.path.lstrip("/")) or "threshold")},
         }
     ERRORS.append(f"{name} has the unsupported scheme {parts.scheme!r}; use sqlite:///path or postgres://…")
     return _sqlite(default_sqlite)

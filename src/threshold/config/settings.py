@@ -200,6 +200,9 @@ SECURE_SSL_REDIRECT = HTTPS and env.flag("THRESHOLD_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = False
+# Preloading is an operator's decision that is hard to undo (it binds every subdomain), so
+# Threshold does not make it for them and does not warn about it.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 if TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CSP = {
@@ -225,6 +228,7 @@ TIME_ZONE = "UTC"
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT = None  # served from the app folders by WhiteNoise; no collectstatic
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
