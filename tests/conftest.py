@@ -84,10 +84,20 @@ def mailbox(_smtp_sink: tuple[Controller, Mailbox], settings: Any) -> Mailbox:
 
 
 @pytest.fixture(autouse=True)
-def _clean_cache() -> Iterator[None]:
-    cache.clear()
+def _clean_cache(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Throttle counters live in the cache (the database's, unless Redis is configured)."""
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+        "live_server",
+    } & set(request.fixturenames)
+    if uses_db:
+        if not {"transactional_db", "live_server"} & set(request.fixturenames):
+            request.getfixturevalue("db")  # autouse fixtures run before the test's own
+        cache.clear()
     yield
-    cache.clear()
+    if uses_db:
+        cache.clear()
 
 
 def make_user(
