@@ -26,3 +26,22 @@ def production_configuration(app_configs: Any, **kwargs: Any) -> list[Error]:
     if not settings.HTTPS:
         errors.append(Error("THRESHOLD_BASE_URL must be https:// in production.", id="threshold.E103"))
     return errors
+
+
+@register(Tags.caches)
+def redis_reachable(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """With THRESHOLD_REDIS_URL set, Redis must answer: sessions and throttling live there."""
+    if not settings.REDIS_URL:
+        return []
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return [
+            Error(
+                f"THRESHOLD_REDIS_URL is set but Redis does not answer ({exc}); start Redis or unset it.",
+                id="threshold.E110",
+            )
+        ]
+    return []
