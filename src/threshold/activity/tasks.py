@@ -1,0 +1,17 @@
+"""Background work of the activity app (run by the configured TASKS backend)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task()
+def prune_activity() -> dict[str, int]:
+    """Delete events past their retention period (see ``services.prune_events``).
+
+    Enqueue it daily from a scheduler, or run ``threshold prune_activity`` from cron.
+    """
+    from threshold.activity.services import prune_events
+
+    pruned = prune_events()
+    return {"sign_in": pruned.sign_in, "change": pruned.change}
