@@ -37,10 +37,16 @@ class Bar:
     failed_y: int
     failed_height: int
     label: bool  # whether the date is written under this bar
+    last: bool
 
     @property
-    def centre(self) -> int:
-        return self.x + BAR // 2
+    def label_x(self) -> int:
+        # The last date ends at its bar's right edge rather than spilling past the chart.
+        return self.x + BAR if self.last else self.x + BAR // 2
+
+    @property
+    def label_anchor(self) -> str:
+        return "end" if self.last else "middle"
 
 
 @dataclass(frozen=True)
@@ -115,6 +121,7 @@ def build(days: Sequence[SignInDay]) -> SignInChart:
                 failed_y=baseline - succeeded_height - failed_height,
                 failed_height=failed_height,
                 label=index == last or (index % 7 == 0 and last - index >= 4),
+                last=index == last,
             )
         )
     grid = [GridLine(baseline - height(value), value) for value in (0, top // 2, top)]

@@ -23,6 +23,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -130,14 +131,19 @@ class Reason:
             }
         if self.rule == Rule.IMPOSSIBLE_TRAVEL:
             minutes = int(facts.get("minutes", 0))
-            return ngettext(
-                "%(km)s km from your sign-in in %(from)s %(minutes)s minute earlier: faster than anyone can travel",
-                "%(km)s km from your sign-in in %(from)s %(minutes)s minutes earlier: faster than anyone can travel",
-                minutes,
-            ) % {
-                "km": f"{int(facts.get('km', 0)):,}",
+            if minutes >= 120:
+                hours = minutes // 60
+                earlier = ngettext("%(count)s hour earlier", "%(count)s hours earlier", hours) % {
+                    "count": hours
+                }
+            else:
+                earlier = ngettext("%(count)s minute earlier", "%(count)s minutes earlier", minutes) % {
+                    "count": minutes
+                }
+            return _("%(km)s km from your sign-in in %(from)s %(earlier)s: faster than anyone can travel") % {
+                "km": formats.number_format(int(facts.get("km", 0)), force_grouping=True),
                 "from": catalog.country_label(facts.get("from", "")),
-                "minutes": f"{minutes:,}",
+                "earlier": earlier,
             }
         failures = int(facts.get("failures", 0))
         return ngettext(
