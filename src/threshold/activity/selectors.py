@@ -170,22 +170,32 @@ def activity_page(
     if position is not None:
         # Django's own row-value comparison, (occurred_at, id) < (%s, %s): one index range.
         events = events.filter(TupleLessThan(Tuple(F("occurred_at"), F("id")), position))
-    rows = list(events.order_by("-occurred_at", "-id").only(*SecurityEvent.PAGE_COLUMNS)[: size + 1])
+    # The answers and assessments come in the same query: two primary-key lookups per row
+    # into small tables, cheaper than two more round trips.
+    rows = list(
+        events.select_related("assessment", "report")
+        .only(*SecurityEvent.PAGE_COLUMNS, *_ANSWER_COLUMNS)
+        .order_by("-occurred_at", "-id")[: size + 1]
+    )
     more = len(rows) > size
     rows = rows[:size]
     return ActivityPage(
-        items=_with_answers(rows), next_cursor=encode_cursor(rows[-1]) if more and rows else None
+        items=[_item(event) for event in rows], next_cursor=encode_cursor(rows[-1]) if more and rows else None
     )
 
 
-def _with_answers(events: list[SecurityEvent]) -> list[ActivityItem]:
-    sign_ins = [event.pk for event in events if event.code == SIGN_IN]
-    assessments: dict[int, SignInAssessment] = {}
-    reports: dict[int, EventReport] = {}
-    if sign_ins:
-        assessments = {a.pk: a for a in SignInAssessment.objects.filter(pk__in=sign_ins)}
-        reports = {r.pk: r for r in EventReport.objects.filter(pk__in=sign_ins)}
-    return [ActivityItem(event, assessments.get(event.pk), reports.get(event.pk)) for event in events]
+_ANSWER_COLUMNS = (
+    "assessment__score",
+    "assessment__unfamiliar",
+    "assessment__reasons",
+    "report__verdict",
+    "report__answered_at",
+)
+
+
+def _item(event: SecurityEvent) -> ActivityItem:
+    # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
+    return ActivityItem(event, getattr(event, "assessment", None), getattr(event, "report", None))
 
 
 def activity_item(user: Any, event_id: int) -> ActivityItem | None:
@@ -193,13 +203,7 @@ def activity_item(user: Any, event_id: int) -> ActivityItem | None:
     event = (
         SecurityEvent.objects.filter(user=user, pk=event_id).select_related("assessment", "report").first()
     )
-    if event is None:
-        return None
-    return ActivityItem(
-        event,
-        getattr(event, "assessment", None),
-        getattr(event, "report", None),
-    )
+    return _item(event) if event is not None else None
 
 
 def sign_in_event(user: Any, event_id: int) -> SecurityEvent | None:
