@@ -389,3 +389,11 @@ def test_filter_values_are_read_as_a_filter(user: User) -> None:
     assert form.filters() == ActivityFilter(Show.FAILURES, date(2026, 1, 1), date(2026, 1, 31))
     assert form.query() == "show=failures&start=2026-01-01&end=2026-01-31"
     assert ActivityFilterForm({"show": "everything"}).filters() == ActivityFilter()
+
+
+def test_the_date_filters_keep_iso_dates_in_every_language(client: Client, user: User) -> None:
+    user.locale = "es"
+    user.save(update_fields=["locale"])
+    client.force_login(user)
+    html = client.get("/activity/?start=2026-01-31&end=2026-02-01").content.decode()
+    assert 'value="2026-01-31"' in html and 'value="2026-02-01"' in html

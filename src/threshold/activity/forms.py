@@ -22,8 +22,13 @@ class ActivityFilterForm(forms.Form):
             (Show.CHANGES, _("Changes only")),
         ],
     )
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # A date input sends and shows ISO dates whatever the language: no localised format here.
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
