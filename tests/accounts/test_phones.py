@@ -476,3 +476,16 @@ def test_phone_pages_need_a_signed_in_person(client: Any, db: Any) -> None:
     response = add(client, MOBILE)
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_phone_changes_follow_the_confirm_its_you_setting(
+    signed_in_client: Any, user: User, sms: SmsOutbox, settings: Any
+) -> None:
+    settings.ACCOUNT_REAUTHENTICATION_REQUIRED = True
+
+    response = add(signed_in_client, MOBILE)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/reauthenticate/")
+    assert not PhoneNumber.objects.filter(user=user).exists()
+    assert sms.messages() == []
