@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from tests.conftest import PASSWORD, make_user
 from threshold.accounts.models import PhoneNumber, User
-from threshold.security import selectors
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -148,14 +147,18 @@ def last_text_message_code(outbox: Path) -> str:
     return match.group(1)
 
 
+_real_time = time.time
+
+
 class Clock:
-    """Moves the clock the fresh-sign-in rule reads, without touching anything else."""
+    """Moves the clock on: ``time.time`` for everything that reads it (allauth's records of
+    when this session signed in, the fresh-sign-in rule, cache expiry)."""
 
     def __init__(self) -> None:
         self.offset = 0.0
 
     def time(self) -> float:
-        return time.time() + self.offset
+        return _real_time() + self.offset
 
     def advance(self, seconds: float) -> None:
         self.offset += seconds
@@ -164,5 +167,5 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     fake = Clock()
-    monkeypatch.setattr(selectors, "time", fake)
+    monkeypatch.setattr(time, "time", fake.time)
     yield fake

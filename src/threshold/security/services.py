@@ -131,11 +131,12 @@ def ensure_phone_removable(*, user: Any, phone: PhoneNumber) -> None:
 def _end_other_sessions(*, user: Any, request: HttpRequest | None) -> int:
     current = request.session.session_key if request is not None and hasattr(request, "session") else None
     ended = 0
-    for session in UserSession.objects.purge_and_list(user):
-        if session.session_key == current:
-            continue
+    for session in UserSession.objects.filter(user=user).exclude(session_key=current or ""):
+        # A row whose session is already gone (the key this request had before a password
+        # change rotated it) is cleaned up without counting it as a signed-out device.
+        alive = session.exists()
         session.end()
-        ended += 1
+        ended += int(alive)
     return ended
 
 

@@ -108,7 +108,9 @@ def add_text_message(request: HttpRequest) -> HttpResponse:
     user = request.user
     if _needs_fresh_sign_in(request):
         return _reauthenticate(request)
-    form = TextMessageMethodForm(request.POST or None, phones=selectors.phones_for_text_messages(user))
+    form = TextMessageMethodForm(
+        request.POST if request.method == "POST" else None, phones=selectors.phones_for_text_messages(user)
+    )
     if request.method == "POST" and form.is_valid():
         method = services.add_text_message_method(
             user=user, request=request, phone=form.cleaned_data["phone"]
@@ -130,7 +132,7 @@ def remove_method(request: HttpRequest, public_id: str) -> HttpResponse:
     decision = services.removal_decision(user=user, method=method)
     if decision.allowed and _needs_fresh_sign_in(request):
         return _reauthenticate(request)
-    form = RemoveMethodForm(request.POST or None)
+    form = RemoveMethodForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and decision.allowed and form.is_valid():
         ended = services.remove_sign_in_method(
             user=user, request=request, method=method, sign_out_others=form.cleaned_data["sign_out_others"]
