@@ -134,8 +134,10 @@ def _deliver(event: SecurityEvent, user: Any) -> None:
                 "not_me_url": settings.BASE_URL + reverse("security_not_me"),
                 "security_url": settings.BASE_URL + reverse("security_info"),
             }
-            send_templated_mail(
-                template="security/email/alert", to=recipients, context=context, language=user.locale
-            )
+            # One message per address: each shows only the address it was sent to.
+            for address in recipients:
+                send_templated_mail(
+                    template="security/email/alert", to=[address], context=context, language=user.locale
+                )
     except Exception:  # the change is made; a mail outage must not undo or hide it
         logger.exception("could not send the security alert for %s", event.code)
