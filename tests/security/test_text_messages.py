@@ -154,3 +154,19 @@ def test_the_send_allowance_per_account_is_ten_a_day(db: Any) -> None:
         for n in range(11)
     ]
     assert results == [True] * 10 + [False]
+
+
+class RefusingGateway:
+    def send(self, *, to: str, body: str) -> None:
+        from threshold.core.sms import SmsDeliveryError
+
+        raise SmsDeliveryError("provider down")
+
+
+def test_a_refused_text_message_saves_no_code(user_with_text_messages: Person, settings: Any) -> None:
+    settings.SMS_GATEWAY = "tests.security.test_text_messages.RefusingGateway"
+    client = start_sign_in(user_with_text_messages)
+    page = send(client, method_key(user_with_text_messages)).content.decode()
+    assert "The text message could not be sent" in page
+    assert not TextMessageChallenge.objects.exists()
+    assert not SecurityEvent.objects.filter(code="account:signin:code_sent").exists()

@@ -213,3 +213,38 @@ def test_a_second_step_code_at_sign_in_is_fresh_enough_for_changes(user_with_two
     sign_in(client, user_with_two_step.user)
     verify(client, oathtool_code(user_with_two_step.secret))
     assert client.get("/security/two-step/off/").status_code == 200
+
+
+def test_allauths_own_deactivate_page_is_recorded_and_announced(
+    user_with_totp: Person, commits: Commits, mailbox: Any
+) -> None:
+    mailbox.clear()
+    with commits(execute=True):
+        response = user_with_totp.client.post("/accounts/2fa/totp/deactivate/")
+    assert response.status_code == 302
+    assert not SignInMethod.objects.filter(user=user_with_totp.user).exists()
+    event = SecurityEvent.objects.get(code="account:method:remove")
+    assert event.details == {"kind": "authenticator_app", "name": "Authenticator app"}
+    assert [str(m["Subject"]) for m in mailbox.messages] == ["Threshold: Sign-in method removed"]
+
+
+def test_a_password_reset_ends_every_session_and_forgets_trusted_devices(
+    user_with_two_step: Person, mailbox: Any
+) -> None:
+    client = browser()
+    sign_in(client, user_with_two_step.user)
+    verify(client, oathtool_code(user_with_two_step.secret), trust=True)
+    assert is_signed_in(client)
+
+    anonymous = browser()
+    anonymous.post("/accounts/password/reset/", {"email": user_with_two_step.user.email})
+    code = mailbox.last_code(user_with_two_step.user.email)
+    response = anonymous.post("/accounts/password/reset/confirm/", {"code": code})
+    assert response.status_code == 302, response.content[:500]
+    response = anonymous.post(response["Location"], {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302, response.content[:500]
+
+    assert not is_signed_in(client)
+    assert not is_signed_in(user_with_two_step.client)
+    assert not UserSession.objects.filter(user=user_with_two_step.user).exists()
+    assert sign_in(client, user_with_two_step.user, NEW_PASSWORD)["Location"] == "/security/verify/"

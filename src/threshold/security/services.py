@@ -19,7 +19,7 @@ from allauth.usersessions.models import UserSession
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -440,30 +440,36 @@ def send_text_message_code(*, user: Any, request: HttpRequest | None, method: Si
         )
     code = codes.new_text_message_code()
     expires = now + timedelta(minutes=TEXT_MESSAGE_CODE_MINUTES)
-    with transaction.atomic():
-        if live is not None:
-            TextMessageChallenge.objects.filter(pk=live.pk).update(
-                code_hash=codes.hash_text_message_code(code),
-                sent_at=now,
-                expires_at=expires,
-                sends=live.sends + 1,
-            )
-        else:
-            TextMessageChallenge.objects.create(
-                method=method, code_hash=codes.hash_text_message_code(code), expires_at=expires
-            )
-        record_event(
-            "account:signin:code_sent",
-            user=user,
-            request=request,
-            method=MethodKind.TEXT_MESSAGE,
-            details={"number": selectors.masked_number(number)},
-        )
-    body = _(
-        "%(code)s is your Threshold sign-in code. It expires in %(minutes)d minutes. Never share it: Threshold will never ask you for it."
-    ) % {"code": code, "minutes": TEXT_MESSAGE_CODE_MINUTES}
+    with translation.override(user.locale):
+        body = _(
+            "%(code)s is your Threshold sign-in code. It expires in %(minutes)d minutes. "
+            "Never share it: Threshold will never ask you for it."
+        ) % {"code": code, "minutes": TEXT_MESSAGE_CODE_MINUTES}
     try:
-        get_sms_gateway().send(to=number, body=body)
+        # The message goes out inside the transaction: if the gateway refuses it, the new
+        # code is not saved and no "sent" event claims otherwise.
+        with transaction.atomic():
+            resent = live is not None and (
+                TextMessageChallenge.objects.filter(pk=live.pk, consumed_at__isnull=True).update(
+                    code_hash=codes.hash_text_message_code(code),
+                    sent_at=now,
+                    expires_at=expires,
+                    sends=F("sends") + 1,
+                )
+                == 1
+            )
+            if not resent:
+                TextMessageChallenge.objects.create(
+                    method=method, code_hash=codes.hash_text_message_code(code), expires_at=expires
+                )
+            record_event(
+                "account:signin:code_sent",
+                user=user,
+                request=request,
+                method=MethodKind.TEXT_MESSAGE,
+                details={"number": selectors.masked_number(number)},
+            )
+            get_sms_gateway().send(to=number, body=body)
     except SmsDeliveryError as exc:
         raise Refused(
             _("The text message could not be sent. Try again, or choose another way to sign in."),
