@@ -178,7 +178,7 @@ def test_changing_the_password_needs_a_recent_sign_in(person: Person, clock: Any
         {"oldpassword": PASSWORD, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
     )
     assert response.status_code == 200
-    assert "Reload this page and sign in again" in response.content.decode()
+    assert "Reload this page and sign in again to change your password" in response.content.decode()
     person.user.refresh_from_db()
     assert person.user.check_password(PASSWORD)
 

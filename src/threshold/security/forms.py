@@ -68,7 +68,7 @@ class ChangePasswordForm(AllauthChangePasswordForm):
             # the session to be replayed after the re-sign-in.
             raise ValidationError(
                 _(
-                    "Your sign-in is more than 10 minutes old. Reload this page and sign in again to change your password."
+                    "Your sign-in is too old for this change. Reload this page and sign in again to change your password."
                 ),
                 code="fresh_sign_in",
             ) from exc

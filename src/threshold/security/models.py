@@ -130,7 +130,6 @@ class TrustReason(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", _("Your password was changed")
     TWO_STEP_CHANGED = "two_step_changed", _("Two-step verification was turned on or off")
     BY_PERSON = "by_person", _("You asked to forget it")
-    EXPIRED = "expired", _("It expired")
 
 
 class TrustedDevice(models.Model):

@@ -68,10 +68,14 @@ def ensure_fresh_sign_in(*, request: HttpRequest | None, user: Any) -> None:
     method counts, as does a re-sign-in at /accounts/reauthenticate/.
     """
     if request is None or not selectors.signed_in_recently(request, user):
+        minutes = selectors.fresh_sign_in_seconds() // 60
         raise FreshSignInRequired(
-            _(
-                "For your security, sign in again to make this change: it needs a sign-in from the last 10 minutes."
+            ngettext(
+                "For your security, sign in again to make this change: it needs a sign-in from the last minute.",
+                "For your security, sign in again to make this change: it needs a sign-in from the last %(minutes)d minutes.",
+                minutes,
             )
+            % {"minutes": minutes}
         )
 
 

@@ -325,7 +325,11 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
             except services.Refused as exc:
                 messages.error(request, exc.message)
             else:
-                messages.success(request, _("We sent a code by text message. It expires in 10 minutes."))
+                messages.success(
+                    request,
+                    _("We sent a code by text message. It expires in %(minutes)d minutes.")
+                    % {"minutes": services.TEXT_MESSAGE_CODE_MINUTES},
+                )
             return redirect(reverse("security_challenge") + "?" + urlencode({"method": option.key}))
         form = SecondStepForm(request.POST)
         if form.is_valid():
