@@ -10,6 +10,7 @@ from django.utils import translation
 
 from threshold.accounts import selectors, services
 from threshold.core.context import context_of
+from threshold.security import adapter as security_adapter
 
 # allauth's change notices that our security alerts replace (activity.services.send_security_alert):
 # each of these changes records a catalogued event with notify_user, whose alert goes to every
@@ -32,6 +33,19 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         services.note_failed_sign_in(request=request, email=credentials.get("email", ""))
+
+    def get_login_stages(self) -> list[str]:
+        """Two-step verification at sign-in is threshold.security's stage."""
+        return security_adapter.login_stages(super().get_login_stages())
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Sensitive changes need a sign-in within the last 10 minutes (threshold.security)."""
+        return security_adapter.reauthentication_required(app=app)
+
+    def send_notification_mail(self, template_prefix: str, user: Any, *args: Any, **kwargs: Any) -> None:
+        """Security alerts to every verified address (threshold.security) replace some of allauth's."""
+        if not security_adapter.replaces_notification(template_prefix):
+            super().send_notification_mail(template_prefix, user, *args, **kwargs)
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """The address from our RequestContext, which honours only trusted proxies."""

@@ -145,6 +145,92 @@ _TYPES = [
         alert=_("The password of your account was reset."),
     ),
     EventType("account:admin:create", _("Staff account created"), Category.CHANGE, Severity.WARNING),
+    # Sign-in methods and two-step verification (threshold.security)
+    EventType(
+        "account:method:add", _("Sign-in method added"), Category.CHANGE, Severity.NOTICE, notify_user=True
+    ),
+    EventType(
+        "account:method:remove",
+        _("Sign-in method removed"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+    ),
+    EventType("account:method:default", _("Default sign-in method changed"), Category.CHANGE),
+    EventType(
+        "account:2sv:enable",
+        _("Two-step verification turned on"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+    ),
+    EventType(
+        "account:2sv:disable",
+        _("Two-step verification turned off"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+    ),
+    EventType(
+        "account:recovery_codes:generate",
+        _("Recovery codes made"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+    ),
+    EventType(
+        "account:recovery_codes:use",
+        _("Recovery code used"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        notify_user=True,
+    ),
+    EventType(
+        "account:signin:second_step",
+        _("Second step of sign-in completed"),
+        Category.SIGN_IN,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:signin:second_step:failure",
+        _("Sign-in failed: wrong code at the second step"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:signin:second_step:throttled",
+        _("Sign-in blocked: too many wrong codes"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:signin:code_sent",
+        _("Sign-in code sent by text message"),
+        Category.SIGN_IN,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:reauth:failure",
+        _("Re-sign-in failed: wrong code"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType("account:device:trust", _("Device trusted for two-step verification"), Category.CHANGE),
+    EventType(
+        "account:device:trust_revoke",
+        _("Trusted devices will be asked again"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType(
+        "account:policy:deny",
+        _("Change blocked by your organization's policy"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
 ]
 
 CATALOG: dict[str, EventType] = {event.code: event for event in _TYPES}
