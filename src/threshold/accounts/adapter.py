@@ -42,11 +42,6 @@ class AccountAdapter(DefaultAccountAdapter):
         """Sensitive changes need a sign-in within the last 10 minutes (threshold.security)."""
         return security_adapter.reauthentication_required(app=app)
 
-    def send_notification_mail(self, template_prefix: str, user: Any, *args: Any, **kwargs: Any) -> None:
-        """Security alerts to every verified address (threshold.security) replace some of allauth's."""
-        if not security_adapter.replaces_notification(template_prefix):
-            super().send_notification_mail(template_prefix, user, *args, **kwargs)
-
     def get_client_ip(self, request: HttpRequest) -> str:
         """The address from our RequestContext, which honours only trusted proxies."""
         return context_of(request).ip or "0.0.0.0"  # noqa: S104 - a key for rate limits, not a bind address
@@ -64,7 +59,7 @@ class AccountAdapter(DefaultAccountAdapter):
         email: str | None = None,
     ) -> None:
         """Only the notices our security alerts do not already cover (see REPLACED_NOTIFICATIONS)."""
-        if template_prefix in REPLACED_NOTIFICATIONS:
+        if template_prefix in REPLACED_NOTIFICATIONS or security_adapter.replaces_notification(template_prefix):
             return
         super().send_notification_mail(template_prefix, user, context, email)
 
