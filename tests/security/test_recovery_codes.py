@@ -56,7 +56,7 @@ def test_a_recovery_code_signs_in_once_and_emails_the_person(
     assert response.status_code == 302
     assert is_signed_in(client)
     [message] = mailbox.to("ada@example.com")
-    assert message["Subject"] == "Threshold: Recovery code used"
+    assert message["Subject"] == "Threshold: Security alert: Recovery code used"
     body = Mailbox.text(message)
     assert "A recovery code was used to sign in to your account." in body
     assert "You have 9 recovery codes left." in body

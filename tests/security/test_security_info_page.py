@@ -100,3 +100,11 @@ def test_add_sign_in_method_offers_each_kind_the_account_may_add(person: Person,
 
 def test_security_info_needs_a_signed_in_person(client: Any, db: Any) -> None:
     assert client.get("/security/")["Location"].startswith("/accounts/login/")
+
+
+def test_the_not_me_page_helps_secure_the_account(person: Person, client: Any) -> None:
+    page = client.get("/security/not-me/").content.decode()
+    assert "Reset your password by email" in page and "Review sign-in methods" in page
+    signed_in = person.client.get("/security/not-me/").content.decode()
+    assert 'href="/accounts/password/change/"' in signed_in
+    assert 'action="/sign-out-everywhere/"' in signed_in

@@ -225,7 +225,9 @@ def test_allauths_own_deactivate_page_is_recorded_and_announced(
     assert not SignInMethod.objects.filter(user=user_with_totp.user).exists()
     event = SecurityEvent.objects.get(code="account:method:remove")
     assert event.details == {"kind": "authenticator_app", "name": "Authenticator app"}
-    assert [str(m["Subject"]) for m in mailbox.messages] == ["Threshold: Sign-in method removed"]
+    assert [str(m["Subject"]) for m in mailbox.messages] == [
+        "Threshold: Security alert: Sign-in method removed"
+    ]
 
 
 def test_a_password_reset_ends_every_session_and_forgets_trusted_devices(

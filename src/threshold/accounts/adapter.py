@@ -12,16 +12,23 @@ from threshold.accounts import selectors, services
 from threshold.core.context import context_of
 from threshold.security import adapter as security_adapter
 
-# allauth's change notices that our security alerts replace (activity.services.send_security_alert):
-# each of these changes records a catalogued event with notify_user, whose alert goes to every
-# verified address with device and country. Sending both would mail the person twice.
+# The one list of allauth's notification mails that our security alerts replace
+# (activity.services.send_security_alert): each of these changes records a catalogued event
+# with notify_user, whose alert goes to every verified address with device, country and a
+# "This wasn't me" link. allauth's own goes only to the primary address; sending both would
+# mail the person twice.
 REPLACED_NOTIFICATIONS = frozenset(
     {
-        "account/email/password_changed",
-        "account/email/password_set",
-        "account/email/password_reset",
-        "account/email/email_changed",
-        "account/email/email_deleted",
+        "account/email/password_changed",  # account:password:change
+        "account/email/password_set",  # account:password:change
+        "account/email/password_reset",  # account:password:reset
+        "account/email/email_changed",  # account:email:primary
+        "account/email/email_deleted",  # account:email:remove
+        "mfa/email/totp_activated",  # account:method:add
+        "mfa/email/webauthn_added",  # account:method:add
+        "mfa/email/totp_deactivated",  # account:method:remove
+        "mfa/email/webauthn_removed",  # account:method:remove
+        "mfa/email/recovery_codes_generated",  # account:recovery_codes:generate
     }
 )
 
@@ -59,7 +66,7 @@ class AccountAdapter(DefaultAccountAdapter):
         email: str | None = None,
     ) -> None:
         """Only the notices our security alerts do not already cover (see REPLACED_NOTIFICATIONS)."""
-        if template_prefix in REPLACED_NOTIFICATIONS or security_adapter.replaces_notification(template_prefix):
+        if template_prefix in REPLACED_NOTIFICATIONS:
             return
         super().send_notification_mail(template_prefix, user, context, email)
 

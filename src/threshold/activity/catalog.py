@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 
 class Severity(StrEnum):
@@ -27,12 +28,26 @@ class Category(StrEnum):
 
 
 @dataclass(frozen=True)
+class AlertLine:
+    """A further line of a security alert, shown when the event's details carry ``when``.
+
+    ``text`` is formatted with the details like the alert's sentence; with no ``when``
+    the line is always shown.
+    """
+
+    text: Promise
+    when: str = ""
+
+
+@dataclass(frozen=True)
 class EventType:
     """One kind of security event.
 
     ``notify_user`` mails a security alert to the account's verified addresses once the
     change is committed; ``alert`` is the sentence that alert opens with, formatted with
-    the event's details (``%(email)s``, ``%(number)s``, ``%(from)s``, ``%(to)s``).
+    the event's details (``%(email)s``, ``%(number)s`` shown as its last digits, ``%(from)s``,
+    ``%(to)s``, ``%(kind)s`` shown as the sign-in method's kind, ``%(name)s``), and
+    ``alert_more`` are the lines that follow it.
     """
 
     code: str
@@ -43,6 +58,7 @@ class EventType:
     org_visible: bool = True
     retention: Retention = Retention.CHANGE
     alert: Promise | None = None
+    alert_more: tuple[AlertLine, ...] = ()
 
 
 _TYPES = [
@@ -134,7 +150,13 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("The password of your account was changed."),
+        alert=_("Your password was changed, and every other session was signed out."),
+        alert_more=(
+            AlertLine(
+                _("Devices that skipped two-step verification will be asked again."),
+                when="trusted_devices_forgotten",
+            ),
+        ),
     ),
     EventType(
         "account:password:reset",
@@ -147,7 +169,12 @@ _TYPES = [
     EventType("account:admin:create", _("Staff account created"), Category.CHANGE, Severity.WARNING),
     # Sign-in methods and two-step verification (threshold.security)
     EventType(
-        "account:method:add", _("Sign-in method added"), Category.CHANGE, Severity.NOTICE, notify_user=True
+        "account:method:add",
+        _("Sign-in method added"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("%(kind)s “%(name)s” was added to the ways you sign in."),
     ),
     EventType(
         "account:method:remove",
@@ -155,6 +182,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
+        alert=_("%(kind)s “%(name)s” was removed from the ways you sign in."),
     ),
     EventType("account:method:default", _("Default sign-in method changed"), Category.CHANGE),
     EventType(
@@ -163,6 +191,15 @@ _TYPES = [
         Category.CHANGE,
         Severity.NOTICE,
         notify_user=True,
+        alert=_(
+            "Two-step verification was turned on: signing in now needs your password and one of your sign-in methods."
+        ),
+        alert_more=(
+            AlertLine(
+                _("A set of recovery codes was also made; keep them somewhere safe."),
+                when="recovery_codes_made",
+            ),
+        ),
     ),
     EventType(
         "account:2sv:disable",
@@ -170,6 +207,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
+        alert=_("Two-step verification was turned off: your password alone now lets someone sign in."),
     ),
     EventType(
         "account:recovery_codes:generate",
@@ -177,6 +215,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.NOTICE,
         notify_user=True,
+        alert=_("A new set of recovery codes was made. The codes you had before no longer work."),
     ),
     EventType(
         "account:recovery_codes:use",
@@ -184,6 +223,17 @@ _TYPES = [
         Category.SIGN_IN,
         Severity.WARNING,
         notify_user=True,
+        alert=_("A recovery code was used to sign in to your account."),
+        alert_more=(
+            AlertLine(
+                ngettext_lazy(
+                    "You have %(left)d recovery code left.",
+                    "You have %(left)d recovery codes left.",
+                    "left",
+                )
+            ),
+            AlertLine(_("If you are running low, make a new set on your Security info page.")),
+        ),
     ),
     EventType(
         "account:signin:second_step",

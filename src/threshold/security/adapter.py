@@ -13,7 +13,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from django.utils.translation import gettext_lazy as _
 
-from threshold.security import notifications, services, totp
+from threshold.security import services, totp
 
 
 class MFAAdapter(DefaultMFAAdapter):
@@ -43,8 +43,3 @@ def login_stages(stages: list[str]) -> list[str]:
 def reauthentication_required(**kwargs: Any) -> bool:
     """A sensitive change needs a sign-in within the last 10 minutes, whichever app asks."""
     return services.reauthentication_required(context.request)
-
-
-def replaces_notification(template_prefix: str) -> bool:
-    """Security alerts to every verified address replace these allauth mails."""
-    return notifications.replaces_allauth_mail(template_prefix)

@@ -1,10 +1,11 @@
 """The only writers of sign-in security: methods, two-step verification, recovery codes, trust.
 
 Each service asks ``orgs.policies`` first, needs a recent sign-in where issue 3 §4 says so,
-changes inside ``transaction.atomic()``, records the event and queues the alert for after
-the commit. allauth.mfa writes its own ``Authenticator`` rows (authenticator apps,
-passkeys) through its pages; the ``note_*`` functions here are what its signals hand off
-to, so those changes are recorded and announced the same way.
+changes inside ``transaction.atomic()`` and records the event; ``record_event`` queues the
+alert for the catalogue's ``notify_user`` types, to go out once the change commits.
+allauth.mfa writes its own ``Authenticator`` rows (authenticator apps, passkeys) through
+its pages; the ``note_*`` functions here are what its signals hand off to, so those
+changes are recorded and announced the same way.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from threshold.core.errors import FreshSignInRequired
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security import codes, notifications, selectors, throttle, totp, trust
+from threshold.security import codes, selectors, throttle, totp, trust
 from threshold.security.models import (
     MethodKind,
     RecoveryCode,
@@ -158,14 +159,13 @@ def _after_method_added(*, user: Any, request: HttpRequest | None, method: SignI
     if settings_row.default_method_id is None:
         settings_row.default_method = method
         settings_row.save(update_fields=["default_method"])
-    event = record_event(
+    record_event(
         "account:method:add",
         user=user,
         request=request,
         method=method.kind,
         details={"kind": method.kind, "name": method.name, "method": str(method.public_id)},
     )
-    notifications.send_alert(event, user=user)
 
 
 def add_text_message_method(
@@ -221,14 +221,13 @@ def note_authenticator_removed(
     else:
         return
     with transaction.atomic():
-        event = record_event(
+        record_event(
             "account:method:remove",
             user=user,
             request=request,
             method=kind,
             details={"kind": kind, "name": name},
         )
-        notifications.send_alert(event, user=user)
 
 
 def note_authenticator_used(*, authenticator: Authenticator) -> None:
@@ -259,14 +258,13 @@ def remove_sign_in_method(
             method.delete()
         if sign_out_others:
             ended = _end_other_sessions(user=user, request=request)
-        event = record_event(
+        record_event(
             "account:method:remove",
             user=user,
             request=request,
             method=kind,
             details={"kind": kind, "name": name, "sessions_ended": ended},
         )
-        notifications.send_alert(event, user=user)
     return ended
 
 
@@ -317,11 +315,11 @@ def enable_two_step(*, user: Any, request: HttpRequest | None) -> list[str]:
                 user=user,
                 request=request,
                 details={"count": len(new_codes), "reason": "two_step_enabled"},
+                quiet=True,  # the 2SV alert below says the codes were made
             )
-        event = record_event(
+        record_event(
             "account:2sv:enable", user=user, request=request, details={"recovery_codes_made": len(new_codes)}
         )
-        notifications.send_alert(event, user=user)
     return new_codes
 
 
@@ -337,8 +335,7 @@ def disable_two_step(*, user: Any, request: HttpRequest | None) -> None:
         settings_row.two_step_changed_at = timezone.now()
         settings_row.save(update_fields=["two_step_enabled", "two_step_changed_at"])
         _revoke_trust(user=user, request=request, reason=TrustReason.TWO_STEP_CHANGED)
-        event = record_event("account:2sv:disable", user=user, request=request)
-        notifications.send_alert(event, user=user)
+        record_event("account:2sv:disable", user=user, request=request)
 
 
 # --- Recovery codes --------------------------------------------------------------------------
@@ -368,10 +365,9 @@ def generate_recovery_codes(*, user: Any, request: HttpRequest | None) -> list[s
     with transaction.atomic():
         _settings_for_update(user)
         plain = _replace_recovery_codes(user)
-        event = record_event(
+        record_event(
             "account:recovery_codes:generate", user=user, request=request, details={"count": len(plain)}
         )
-        notifications.send_alert(event, user=user)
     return plain
 
 
@@ -395,14 +391,13 @@ def use_recovery_code(*, user: Any, request: HttpRequest | None, code: str) -> b
         if spent != 1:
             return False
         left = selectors.recovery_codes_left(user)
-        event = record_event(
+        record_event(
             "account:recovery_codes:use",
             user=user,
             request=request,
             method="recovery_code",
             details={"left": left},
         )
-        notifications.send_alert(event, user=user)
     return True
 
 
@@ -655,13 +650,12 @@ def note_password_changed(*, request: HttpRequest | None, user: Any) -> None:
     with transaction.atomic():
         ended = _end_other_sessions(user=user, request=request)
         forgotten = _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
-        event = record_event(
+        record_event(
             "account:password:change",
             user=user,
             request=request,
             details={"sessions_ended": ended, "trusted_devices_forgotten": forgotten},
         )
-        notifications.send_alert(event, user=user)
 
 
 def note_password_reset(*, request: HttpRequest | None, user: Any) -> None:
