@@ -7,6 +7,7 @@ import email.policy
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -163,3 +164,27 @@ def contoso(db: Any) -> Organization:
 @pytest.fixture
 def work_user(contoso: Organization) -> User:
     return make_user("megan@contoso.example", kind=AccountKind.WORK, organization=contoso, given_name="Megan")
+
+
+_real_time = time.time
+
+
+class Clock:
+    """Moves the clock on: ``time.time`` for everything that reads it (allauth's records of
+    when this session signed in, the fresh-sign-in rule, cache expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return _real_time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    fake = Clock()
+    monkeypatch.setattr(time, "time", fake.time)
+    yield fake

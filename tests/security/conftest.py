@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,27 +145,3 @@ def last_text_message_code(outbox: Path) -> str:
     match = re.search(r"\b(\d{6})\b", messages[-1].read_text())
     assert match
     return match.group(1)
-
-
-_real_time = time.time
-
-
-class Clock:
-    """Moves the clock on: ``time.time`` for everything that reads it (allauth's records of
-    when this session signed in, the fresh-sign-in rule, cache expiry)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def time(self) -> float:
-        return _real_time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    fake = Clock()
-    monkeypatch.setattr(time, "time", fake.time)
-    yield fake

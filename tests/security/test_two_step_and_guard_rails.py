@@ -201,8 +201,8 @@ def test_a_phone_that_is_the_last_method_is_guarded(
         person.client.post("/security/two-step/on/")
     with pytest.raises(services.Refused):
         services.ensure_phone_removable(user=person.user, phone=verified_phone)
-    # Deleting the number anyway (as Your info may) leaves 2SV without a method, which
-    # the page says, and sign-in does not ask for a method that is gone.
+    # Deleting the row anyway (Your info asks first: tests/accounts/test_phones.py) leaves
+    # 2SV without a method, which the page says, and sign-in does not ask for a method that is gone.
     verified_phone.delete()
     assert not selectors.two_step_required(person.user)
     assert "Two-step verification has no method left" in person.client.get("/security/").content.decode()

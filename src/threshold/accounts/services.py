@@ -25,6 +25,7 @@ from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.security import services as security_services
 
 logger = logging.getLogger(__name__)
 
@@ -260,8 +261,12 @@ def add_phone_number(*, user: User, request: HttpRequest | None, number: str) ->
     """Add an unverified number (E.164) and text it a code; returns it and whether the text went out.
 
     Raises ValidationError, changing nothing, for an invalid or duplicate number, a full
-    list, a number whose codes are stopped after wrong tries, or too many texts sent.
+    list, a number whose codes are stopped after wrong tries, or too many texts sent; and
+    FreshSignInRequired unless this session signed in within the last few minutes.
     """
+    # SECURITY: phone numbers can become sign-in methods, so changing them needs the same
+    # recent sign-in as every other sign-in security change (threshold.security).
+    security_services.ensure_fresh_sign_in(request=request, user=user)
     number = phones.parse_phone_number(number, None)
     if PhoneNumber.objects.filter(user=user, number=number).exists():
         raise ValidationError(_("You've already added this phone number."), code="duplicate")
@@ -370,6 +375,7 @@ def verify_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
 
 def make_phone_primary(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> bool:
     """Make a verified number the primary one; False if it already was."""
+    security_services.ensure_fresh_sign_in(request=request, user=user)
     if not phone.verified:
         raise ValidationError(_("Verify this phone number before making it primary."), code="unverified")
     if phone.primary:
@@ -387,14 +393,25 @@ def make_phone_primary(*, user: User, request: HttpRequest | None, phone: PhoneN
 def remove_phone_number(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> PhoneNumber | None:
     """Remove a number; if it was primary, the oldest other verified number becomes primary.
 
-    Returns the new primary number, if one was chosen.
+    Returns the new primary number, if one was chosen. A number that is the last sign-in
+    method while two-step verification is on stays: ValidationError says why and what to
+    do. A number that receives sign-in codes takes that sign-in method with it.
     """
+    security_services.ensure_fresh_sign_in(request=request, user=user)
     with transaction.atomic():
         list(PhoneNumber.objects.select_for_update().filter(user=user))
+        try:
+            method = security_services.ensure_phone_removable(user=user, phone=phone)
+        except security_services.Refused as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
         deleted, _rows = PhoneNumber.objects.filter(pk=phone.pk, user=user).delete()
         if not deleted:
             return None
-        record_event("account:phone:remove", user=user, request=request, details={"number": phone.number})
+        details: dict[str, Any] = {"number": phone.number}
+        if method is not None:
+            details["sign_in_method"] = True
+            security_services.note_phone_removed(user=user, request=request, method=method)
+        record_event("account:phone:remove", user=user, request=request, details=details)
         if not phone.primary:
             return None
         successor = (

@@ -126,6 +126,7 @@ _TYPES = [
         Severity.NOTICE,
         notify_user=True,
         alert=_("The phone number ending in %(number)s was removed from your account."),
+        alert_more=(AlertLine(_("It no longer receives sign-in codes."), when="sign_in_method"),),
     ),
     EventType("account:phone:primary", _("Primary phone number changed"), Category.CHANGE),
     EventType(

@@ -121,13 +121,43 @@ def can_remove_authenticator(authenticator: Authenticator) -> bool:
     return removal_decision(user=authenticator.user, method=method).allowed
 
 
-def ensure_phone_removable(*, user: Any, phone: PhoneNumber) -> None:
-    """For the Your info page: a phone that is the last method of a 2SV account must stay."""
+def ensure_phone_removable(*, user: Any, phone: PhoneNumber) -> SignInMethod | None:
+    """For Your info: a phone that is the last method of a 2SV account must stay.
+
+    Returns the sign-in method that goes with the phone, if any. Call it inside the
+    transaction that removes the phone: it locks the person's security settings, so
+    turning on 2SV or removing another method at the same moment waits for the answer.
+    """
+    _settings_for_update(user)
     method = SignInMethod.objects.filter(phone=phone).first()
-    if method is not None:
-        decision = removal_decision(user=user, method=method)
-        if not decision.allowed:
-            raise Refused(decision.message, code=decision.reason_code)
+    if method is None:
+        return None
+    decision = removal_decision(user=user, method=method)
+    if not decision.allowed:
+        message = decision.message
+        if decision.reason_code == "last_method":
+            message = _(
+                "This phone number is your only sign-in method, and two-step verification needs one. "
+                "Add another method on Security info first, or turn off two-step verification."
+            )
+        raise Refused(message, code=decision.reason_code)
+    return method
+
+
+def note_phone_removed(*, user: Any, request: HttpRequest | None, method: SignInMethod) -> None:
+    """Your info removed a phone that received sign-in codes; its method went with it.
+
+    Recorded for the activity log without an alert of its own: the phone's removal alert
+    says the number no longer receives sign-in codes.
+    """
+    record_event(
+        "account:method:remove",
+        user=user,
+        request=request,
+        method=method.kind,
+        details={"kind": method.kind, "name": method.name, "with_phone": True},
+        quiet=True,
+    )
 
 
 # --- Sessions ----------------------------------------------------------------------------------
