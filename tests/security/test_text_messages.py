@@ -1,4 +1,8 @@
-"""Text-message codes as a second step: 6 digits, 10 minutes, single use, 5 tries, capped sends."""
+"""Text-message codes as a second step: 6 digits, 10 minutes, single use, 5 tries, capped sends.
+
+The codes are threshold.accounts.codes', shared with phone verification in Your info
+(tests/accounts/test_phones.py tests the same rules there, the caps in detail).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from tests.conftest import SmsOutbox
 from tests.security.conftest import (
     Commits,
     Person,
@@ -19,11 +24,17 @@ from tests.security.conftest import (
     turn_on_two_step,
     verify,
 )
-from threshold.accounts.models import PhoneNumber
+from threshold.accounts.models import PhoneNumber, VerificationCode, VerificationPurpose
 from threshold.activity.models import Result, SecurityEvent
-from threshold.security.models import MethodKind, SignInMethod, TextMessageChallenge
+from threshold.security.models import MethodKind, SignInMethod
 
 pytestmark = pytest.mark.django_db
+
+GENEROUS = {"number": [(100, 3600)], "account": [(100, 3600)], "address": [(100, 3600)]}
+
+
+def sign_in_codes() -> Any:
+    return VerificationCode.objects.filter(purpose=VerificationPurpose.SIGN_IN)
 
 
 @pytest.fixture
@@ -70,8 +81,11 @@ def test_a_texted_code_completes_the_sign_in_once(user_with_text_messages: Perso
     assert len(code) == 6
     assert verify(client, code, method=key).status_code == 302
     assert is_signed_in(client)
-    challenge = TextMessageChallenge.objects.get()
+    challenge = sign_in_codes().get()
     assert challenge.consumed_at is not None and code not in challenge.code_hash
+    assert challenge.target == "+14255550123"
+    # The text carries the origin-bound code line, as the verification texts do.
+    assert sorted(sms_outbox.glob("*-sms.eml"))[-1].read_text().rstrip().endswith(f"#{code}")
 
     again = start_sign_in(user_with_text_messages)
     assert verify(again, code, method=key).status_code == 400
@@ -95,6 +109,7 @@ def test_a_code_expires_after_ten_minutes(
 def test_five_wrong_tries_kill_the_code_and_a_new_code_does_not_reset_them(
     user_with_text_messages: Person, sms_outbox: Path, settings: Any
 ) -> None:
+    settings.PHONE_CODE_SEND_LIMITS = GENEROUS
     client = start_sign_in(user_with_text_messages)
     key = method_key(user_with_text_messages)
     send(client, key)
@@ -104,20 +119,23 @@ def test_five_wrong_tries_kill_the_code_and_a_new_code_does_not_reset_them(
         assert verify(client, wrong, method=key).status_code == 400
     send(client, key)  # a new code keeps the count: 4 tries used, 1 left
     new_code = last_text_message_code(sms_outbox)
-    assert TextMessageChallenge.objects.get().attempts == 4
+    assert sign_in_codes().get().attempts == 4
     assert verify(client, f"{(int(new_code) + 1) % 1_000_000:06d}", method=key).status_code == 400
     # The fifth wrong try killed it: even the right code is refused now.
     from threshold.security import throttle
 
     throttle.clear_second_step_failures(user_with_text_messages.user)
     assert verify(client, new_code, method=key).status_code == 400
-    assert TextMessageChallenge.objects.get().attempts == 5
+    assert sign_in_codes().get().attempts == 5
     page = send(client, key).content.decode()
     assert "Too many wrong codes" in page
     assert not is_signed_in(client)
 
 
-def test_sending_is_capped_per_number(user_with_text_messages: Person, sms_outbox: Path) -> None:
+def test_sending_is_capped_per_number(
+    user_with_text_messages: Person, sms_outbox: Path, settings: Any
+) -> None:
+    settings.PHONE_CODE_SEND_LIMITS = {**GENEROUS, "number": [(5, 3600)]}
     client = start_sign_in(user_with_text_messages)
     key = method_key(user_with_text_messages)
     for _ in range(5):
@@ -130,30 +148,47 @@ def test_sending_is_capped_per_number(user_with_text_messages: Person, sms_outbo
     assert blocked.details == {"number": "•••• 0123"}
 
 
-def test_sending_is_capped_per_client_address(db: Any) -> None:
-    from threshold.security import throttle
-
-    def someone(pk: int) -> Any:
-        return type("Someone", (), {"pk": pk})()
-
-    results = [
-        throttle.consume_send_allowance(number=f"+1425555{n:04d}", user=someone(n), ip="203.0.113.9")
-        for n in range(21)
-    ]
-    assert results == [True] * 20 + [False]
+def test_a_second_code_at_once_must_wait(user_with_text_messages: Person, sms_outbox: Path) -> None:
+    # The default caps: one text per number every 30 seconds, whatever asked for it.
+    client = start_sign_in(user_with_text_messages)
+    key = method_key(user_with_text_messages)
+    send(client, key)
+    assert "Too many codes were sent" in send(client, key).content.decode()
+    assert len(list(sms_outbox.glob("*-sms.eml"))) == 1
 
 
-def test_the_send_allowance_per_account_is_ten_a_day(db: Any) -> None:
-    from threshold.security import throttle
+def test_sign_in_and_verification_texts_share_the_caps(
+    person: Person, sms: SmsOutbox, commits: Commits, settings: Any
+) -> None:
+    settings.PHONE_CODE_SEND_LIMITS = {**GENEROUS, "account": [(1, 3600)]}
+    assert person.client.post("/your-info/phones/add/", {"number": "+14255550123"}).status_code == 302
+    phone = PhoneNumber.objects.get(user=person.user)
+    phone.verified_at = timezone.now()
+    phone.save(update_fields=["verified_at"])
+    with commits(execute=True):
+        person.client.post("/security/add/text-message/", {"phone": phone.pk})
+    turn_on_two_step(person.client, commits)
 
-    class Someone:
-        pk = 7
+    client = start_sign_in(person)
+    page = send(client, method_key(person)).content.decode()
 
-    results = [
-        throttle.consume_send_allowance(number=f"+1425555{n:04d}", user=Someone(), ip=f"203.0.113.{n}")
-        for n in range(11)
-    ]
-    assert results == [True] * 10 + [False]
+    assert "Too many codes were sent" in page
+    assert len(sms.messages()) == 1  # the verification code only
+
+
+def test_a_code_for_one_purpose_does_not_work_for_the_other(
+    user_with_text_messages: Person, sms_outbox: Path
+) -> None:
+    from threshold.accounts import codes
+
+    client = start_sign_in(user_with_text_messages)
+    send(client, method_key(user_with_text_messages))
+    code = last_text_message_code(sms_outbox)
+    check = codes.check_code(
+        user=user_with_text_messages.user, purpose=VerificationPurpose.PHONE, target="+14255550123", code=code
+    )
+    assert check.outcome == codes.Outcome.NO_CODE
+    assert verify(client, code, method=method_key(user_with_text_messages)).status_code == 302
 
 
 class RefusingGateway:
@@ -168,5 +203,5 @@ def test_a_refused_text_message_saves_no_code(user_with_text_messages: Person, s
     client = start_sign_in(user_with_text_messages)
     page = send(client, method_key(user_with_text_messages)).content.decode()
     assert "The text message could not be sent" in page
-    assert not TextMessageChallenge.objects.exists()
+    assert not sign_in_codes().exists()
     assert not SecurityEvent.objects.filter(code="account:signin:code_sent").exists()

@@ -1,17 +1,19 @@
-"""One-time codes: how they are made, normalised and stored hashed. Pure functions."""
+"""Recovery codes: how they are made, normalised and stored hashed. Pure functions.
+
+Text-message codes are threshold.accounts.codes', shared with phone verification.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
 RECOVERY_CODE_COUNT = 10
 # Crockford's base32 without the letters people mistake for digits (i, l, o, u).
 RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 RECOVERY_CODE_LENGTH = 12  # 60 random bits
-TEXT_MESSAGE_CODE_DIGITS = 6
 
 
 def new_recovery_code() -> str:
@@ -44,20 +46,3 @@ def hash_recovery_code(normalized: str, salt: str) -> str:
 
 def recovery_code_matches(normalized: str, salt: str, code_hash: str) -> bool:
     return constant_time_compare(hash_recovery_code(normalized, salt), code_hash)
-
-
-def new_text_message_code() -> str:
-    return f"{secrets.randbelow(10**TEXT_MESSAGE_CODE_DIGITS):0{TEXT_MESSAGE_CODE_DIGITS}d}"
-
-
-def hash_text_message_code(code: str) -> str:
-    # SECURITY: six digits are too few for a plain hash to hide them; keyed with the
-    # secret key, a copy of the database alone does not give live codes away.
-    return salted_hmac("threshold.security.text-message-code", code, algorithm="sha256").hexdigest()
-
-
-def text_message_code_matches(code: str, code_hash: str) -> bool:
-    code = "".join(code.split())
-    if len(code) != TEXT_MESSAGE_CODE_DIGITS or not code.isdigit():
-        return False
-    return constant_time_compare(hash_text_message_code(code), code_hash)

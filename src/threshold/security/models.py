@@ -104,28 +104,6 @@ class RecoveryCode(models.Model):
         return f"recovery code of {self.user_id}"
 
 
-class TextMessageChallenge(models.Model):
-    """The sign-in code sent by text message to one phone method.
-
-    Sending again replaces the code but keeps ``attempts``: a new code never buys new tries.
-    """
-
-    method = models.ForeignKey(SignInMethod, on_delete=models.CASCADE, related_name="text_challenges")
-    code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    attempts = models.PositiveSmallIntegerField(default=0)
-    sends = models.PositiveSmallIntegerField(default=1)
-    consumed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["method", "-created_at"], name="text_challenge_method")]
-
-    def __str__(self) -> str:
-        return f"text message challenge for {self.method_id}"
-
-
 class TrustReason(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", _("Your password was changed")
     TWO_STEP_CHANGED = "two_step_changed", _("Two-step verification was turned on or off")

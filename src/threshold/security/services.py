@@ -11,20 +11,21 @@ changes are recorded and announced the same way.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from threshold.accounts.models import PhoneNumber
+from threshold.accounts import codes as phone_codes
+from threshold.accounts.models import PhoneNumber, VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
@@ -39,13 +40,9 @@ from threshold.security.models import (
     RecoveryCode,
     SecuritySettings,
     SignInMethod,
-    TextMessageChallenge,
     TrustedDevice,
     TrustReason,
 )
-
-TEXT_MESSAGE_CODE_MINUTES = 10
-TEXT_MESSAGE_MAX_ATTEMPTS = 5
 
 
 class Refused(Exception):
@@ -435,27 +432,21 @@ def use_recovery_code(*, user: Any, request: HttpRequest | None, code: str) -> b
 
 
 def send_text_message_code(*, user: Any, request: HttpRequest | None, method: SignInMethod) -> None:
-    """Text a sign-in code to the method's phone: 6 digits, 10 minutes, single use.
+    """Text a sign-in code to the method's phone.
 
-    SECURITY: sending again keeps the count of wrong tries, and sending is capped per
-    number, per account and per client address.
+    The codes are threshold.accounts.codes', the same as for verifying a number: 6 digits,
+    10 minutes, single use, and the same caps per number, account and client address.
+    SECURITY: sending again keeps the count of wrong tries.
     """
     if method.user_id != user.pk or method.kind != MethodKind.TEXT_MESSAGE or method.phone is None:
         raise Refused(_("That way of signing in is not available."), code="not_found")
     number = method.phone.number
-    now = timezone.now()
-    live = (
-        TextMessageChallenge.objects.filter(method=method, consumed_at__isnull=True, expires_at__gt=now)
-        .order_by("-created_at")
-        .first()
+    until = phone_codes.stopped_until(
+        phone_codes.open_code(user=user, purpose=VerificationPurpose.SIGN_IN, target=number)
     )
-    if live is not None and live.attempts >= TEXT_MESSAGE_MAX_ATTEMPTS:
-        raise Refused(
-            _("Too many wrong codes. Choose another way to sign in, or try again in %(minutes)d minutes.")
-            % {"minutes": TEXT_MESSAGE_CODE_MINUTES},
-            code="too_many_attempts",
-        )
-    if not throttle.consume_send_allowance(number=number, user=user, ip=context_of(request).ip):
+    if until is not None:
+        raise _codes_stopped(until)
+    if phone_codes.send_wait(user=user, number=number, ip=context_of(request).ip):
         record_event(
             "account:signin:code_sent",
             user=user,
@@ -467,30 +458,16 @@ def send_text_message_code(*, user: Any, request: HttpRequest | None, method: Si
         raise Refused(
             _("Too many codes were sent. Wait a while, or choose another way to sign in."), code="send_limit"
         )
-    code = codes.new_text_message_code()
-    expires = now + timedelta(minutes=TEXT_MESSAGE_CODE_MINUTES)
-    with translation.override(user.locale):
-        body = _(
-            "%(code)s is your Threshold sign-in code. It expires in %(minutes)d minutes. "
-            "Never share it: Threshold will never ask you for it."
-        ) % {"code": code, "minutes": TEXT_MESSAGE_CODE_MINUTES}
     try:
         # The message goes out inside the transaction: if the gateway refuses it, the new
         # code is not saved and no "sent" event claims otherwise.
         with transaction.atomic():
-            resent = live is not None and (
-                TextMessageChallenge.objects.filter(pk=live.pk, consumed_at__isnull=True).update(
-                    code_hash=codes.hash_text_message_code(code),
-                    sent_at=now,
-                    expires_at=expires,
-                    sends=F("sends") + 1,
-                )
-                == 1
-            )
-            if not resent:
-                TextMessageChallenge.objects.create(
-                    method=method, code_hash=codes.hash_text_message_code(code), expires_at=expires
-                )
+            code = phone_codes.issue_code(user=user, purpose=VerificationPurpose.SIGN_IN, target=number)
+            with translation.override(user.locale):
+                body = _(
+                    "%(code)s is your Threshold sign-in code. It expires in %(minutes)d minutes. "
+                    "Never share it: Threshold will never ask you for it."
+                ) % {"code": code, "minutes": settings.PHONE_CODE_TTL // 60}
             record_event(
                 "account:signin:code_sent",
                 user=user,
@@ -498,7 +475,9 @@ def send_text_message_code(*, user: Any, request: HttpRequest | None, method: Si
                 method=MethodKind.TEXT_MESSAGE,
                 details={"number": selectors.masked_number(number)},
             )
-            get_sms_gateway().send(to=number, body=body)
+            get_sms_gateway().send(to=number, body=phone_codes.origin_bound(body, code))
+    except phone_codes.CodesStopped as exc:
+        raise _codes_stopped(exc.until) from exc
     except SmsDeliveryError as exc:
         raise Refused(
             _("The text message could not be sent. Try again, or choose another way to sign in."),
@@ -506,27 +485,21 @@ def send_text_message_code(*, user: Any, request: HttpRequest | None, method: Si
         ) from exc
 
 
-def _check_text_message_code(*, method: SignInMethod, code: str) -> bool:
-    now = timezone.now()
-    live = (
-        TextMessageChallenge.objects.filter(method=method, consumed_at__isnull=True, expires_at__gt=now)
-        .order_by("-created_at")
-        .first()
+def _codes_stopped(until: datetime) -> Refused:
+    return Refused(
+        _("Too many wrong codes. Choose another way to sign in, or try again after %(time)s.")
+        % {"time": formats.time_format(timezone.localtime(until), "TIME_FORMAT")},
+        code="too_many_attempts",
     )
-    if live is None:
+
+
+def _check_text_message_code(*, user: Any, method: SignInMethod, code: str) -> bool:
+    if method.phone is None:
         return False
-    # SECURITY: the try is counted before the code is compared, in one conditional
-    # UPDATE, so parallel guesses cannot exceed the allowance.
-    counted = TextMessageChallenge.objects.filter(
-        pk=live.pk, consumed_at__isnull=True, expires_at__gt=now, attempts__lt=TEXT_MESSAGE_MAX_ATTEMPTS
-    ).update(attempts=F("attempts") + 1)
-    if counted != 1:
-        return False
-    if not codes.text_message_code_matches(code, live.code_hash):
-        return False
-    return (
-        TextMessageChallenge.objects.filter(pk=live.pk, consumed_at__isnull=True).update(consumed_at=now) == 1
+    check = phone_codes.check_code(
+        user=user, purpose=VerificationPurpose.SIGN_IN, target=method.phone.number, code=code
     )
+    return check.outcome == phone_codes.Outcome.MATCH
 
 
 # --- The second step at sign-in -----------------------------------------------------------
@@ -578,7 +551,7 @@ def verify_second_step(
     if option.kind == "recovery_code":
         ok = use_recovery_code(user=user, request=request, code=code)
     elif option.kind == MethodKind.TEXT_MESSAGE and option.method is not None:
-        ok = _check_text_message_code(method=option.method, code=code)
+        ok = _check_text_message_code(user=user, method=option.method, code=code)
         if ok:
             SignInMethod.objects.filter(pk=option.method.pk).update(last_used_at=timezone.now())
     elif option.kind == MethodKind.AUTHENTICATOR_APP:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -40,40 +39,3 @@ def record_second_step_failure(user: Any) -> None:
 
 def clear_second_step_failures(user: Any) -> None:
     cache.delete(_failure_key(user))
-
-
-@dataclass(frozen=True)
-class SendLimit:
-    scope: str
-    limit: int
-    window: int  # seconds
-
-
-# Text messages cost money and can be used to harass a number, so sending is capped
-# per number, per account and per client address.
-TEXT_MESSAGE_LIMITS = (
-    SendLimit("number", 5, 3600),
-    SendLimit("account", 10, 24 * 3600),
-    SendLimit("address", 20, 3600),
-)
-
-
-def consume_send_allowance(*, number: str, user: Any, ip: str) -> bool:
-    """Count one text message against every cap; False (and nothing counted) when one is full."""
-    keys = {
-        "number": f"sms-send:number:{number}",
-        "account": f"sms-send:account:{user.pk}",
-        "address": f"sms-send:ip:{ip or 'none'}",
-    }
-    for rule in TEXT_MESSAGE_LIMITS:
-        if (cache.get(keys[rule.scope]) or 0) >= rule.limit:
-            return False
-    for rule in TEXT_MESSAGE_LIMITS:
-        key = keys[rule.scope]
-        if cache.add(key, 1, rule.window):
-            continue
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, rule.window)
-    return True

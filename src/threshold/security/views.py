@@ -328,7 +328,7 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
                 messages.success(
                     request,
                     _("We sent a code by text message. It expires in %(minutes)d minutes.")
-                    % {"minutes": services.TEXT_MESSAGE_CODE_MINUTES},
+                    % {"minutes": settings.PHONE_CODE_TTL // 60},
                 )
             return redirect(reverse("security_challenge") + "?" + urlencode({"method": option.key}))
         form = SecondStepForm(request.POST)
