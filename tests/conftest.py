@@ -7,9 +7,11 @@ import email.policy
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,6 +102,36 @@ def _clean_cache(request: pytest.FixtureRequest) -> Iterator[None]:
         cache.clear()
 
 
+class SmsOutbox:
+    """Text messages the OutboxSmsGateway (the local twin of a provider) wrote to disk."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def messages(self, to: str | None = None) -> list[str]:
+        bodies = []
+        for path in sorted(self.directory.glob("*-sms.eml")) if self.directory.exists() else []:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if to is None or message["Subject"] == f"Text message to {to}":
+                bodies.append(message.get_content())  # type: ignore[attr-defined]
+        return bodies
+
+    def last_code(self, to: str) -> str:
+        bodies = self.messages(to)
+        assert bodies, f"no text message was sent to {to}"
+        match = re.search(r"\b(\d{6})\b", bodies[-1])
+        assert match, bodies[-1]
+        return match.group(1)
+
+
+@pytest.fixture
+def sms(settings: Any, tmp_path: Path) -> SmsOutbox:
+    """Text messages go to the outbox twin, in a directory of this test's own."""
+    settings.SMS_GATEWAY = "threshold.core.sms.OutboxSmsGateway"
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    return SmsOutbox(settings.OUTBOX_DIR)
+
+
 def make_user(
     email: str = "ada@example.com",
     *,
@@ -132,3 +164,27 @@ def contoso(db: Any) -> Organization:
 @pytest.fixture
 def work_user(contoso: Organization) -> User:
     return make_user("megan@contoso.example", kind=AccountKind.WORK, organization=contoso, given_name="Megan")
+
+
+_real_time = time.time
+
+
+class Clock:
+    """Moves the clock on: ``time.time`` for everything that reads it (allauth's records of
+    when this session signed in, the fresh-sign-in rule, cache expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return _real_time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    fake = Clock()
+    monkeypatch.setattr(time, "time", fake.time)
+    yield fake

@@ -10,6 +10,27 @@ from django.utils import translation
 
 from threshold.accounts import selectors, services
 from threshold.core.context import context_of
+from threshold.security import adapter as security_adapter
+
+# The one list of allauth's notification mails that our security alerts replace
+# (activity.services.send_security_alert): each of these changes records a catalogued event
+# with notify_user, whose alert goes to every verified address with device, country and a
+# "This wasn't me" link. allauth's own goes only to the primary address; sending both would
+# mail the person twice.
+REPLACED_NOTIFICATIONS = frozenset(
+    {
+        "account/email/password_changed",  # account:password:change
+        "account/email/password_set",  # account:password:change
+        "account/email/password_reset",  # account:password:reset
+        "account/email/email_changed",  # account:email:primary
+        "account/email/email_deleted",  # account:email:remove
+        "mfa/email/totp_activated",  # account:method:add
+        "mfa/email/webauthn_added",  # account:method:add
+        "mfa/email/totp_deactivated",  # account:method:remove
+        "mfa/email/webauthn_removed",  # account:method:remove
+        "mfa/email/recovery_codes_generated",  # account:recovery_codes:generate
+    }
+)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -20,6 +41,14 @@ class AccountAdapter(DefaultAccountAdapter):
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
         services.note_failed_sign_in(request=request, email=credentials.get("email", ""))
 
+    def get_login_stages(self) -> list[str]:
+        """Two-step verification at sign-in is threshold.security's stage."""
+        return security_adapter.login_stages(super().get_login_stages())
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Sensitive changes need a sign-in within the last 10 minutes (threshold.security)."""
+        return security_adapter.reauthentication_required(app=app)
+
     def get_client_ip(self, request: HttpRequest) -> str:
         """The address from our RequestContext, which honours only trusted proxies."""
         return context_of(request).ip or "0.0.0.0"  # noqa: S104 - a key for rate limits, not a bind address
@@ -28,6 +57,18 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth's messages, in the language of the account that receives them."""
         with translation.override(selectors.language_for_email(email)):
             super().send_mail(template_prefix, email, context)
+
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: Any,
+        context: dict[str, Any] | None = None,
+        email: str | None = None,
+    ) -> None:
+        """Only the notices our security alerts do not already cover (see REPLACED_NOTIFICATIONS)."""
+        if template_prefix in REPLACED_NOTIFICATIONS:
+            return
+        super().send_notification_mail(template_prefix, user, context, email)
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """The person's language and time zone start as the ones the browser asked for."""

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+from datetime import datetime
 from typing import Any
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from threshold.accounts import throttle
-from threshold.accounts.models import AccountKind, User
+from threshold.accounts import codes, phones, photos, throttle
+from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
+from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.security import services as security_services
+
+logger = logging.getLogger(__name__)
 
 
 def supported_language(code: str | None) -> str:
@@ -91,6 +98,271 @@ def update_profile(*, user: User, request: HttpRequest | None, changes: dict[str
         user.save(update_fields=changed)
         record_event("account:profile:update", user=user, request=request, details={"fields": changed})
     return changed
+
+
+def _wait_words(seconds: int) -> str:
+    if seconds < 120:
+        return ngettext("%(count)d second", "%(count)d seconds", seconds) % {"count": seconds}
+    minutes = -(-seconds // 60)
+    if minutes < 120:
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    hours = -(-minutes // 60)
+    return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+
+
+# --- Profile photo ------------------------------------------------------------------------
+
+
+def update_photo(*, user: User, request: HttpRequest | None, data: bytes) -> None:
+    """Replace the profile photo with a cleaned 256x256 copy of an upload.
+
+    Raises ValidationError saying what is wrong with the file; then nothing changes.
+    """
+    wait = throttle.take(
+        [(f"photo:{user.pk}", count, window) for count, window in settings.PHOTO_UPLOAD_LIMITS]
+    )
+    if wait:
+        raise ValidationError(
+            _("You've uploaded many photos in a short time. Try again in %(wait)s.")
+            % {"wait": _wait_words(wait)},
+            code="throttled",
+        )
+    try:
+        image = photos.prepare_photo(
+            data,
+            max_bytes=settings.PHOTO_MAX_BYTES,
+            max_pixels=settings.PHOTO_MAX_PIXELS,
+            size=settings.PHOTO_SIZE,
+        )
+    except photos.PhotoError as exc:
+        raise ValidationError(exc.message, code=exc.code) from exc
+    with transaction.atomic():
+        user.photo = image
+        user.photo_updated_at = timezone.now()
+        user.save(update_fields=["photo", "photo_updated_at"])
+        record_event(
+            "account:photo:update",
+            user=user,
+            request=request,
+            details={"uploaded_format": photos.sniff_format(data), "stored_bytes": len(image)},
+        )
+
+
+def remove_photo(*, user: User, request: HttpRequest | None) -> bool:
+    """Delete the profile photo; False when there was none."""
+    with transaction.atomic():
+        removed = User.objects.filter(pk=user.pk, photo_updated_at__isnull=False).update(
+            photo=None, photo_updated_at=None
+        )
+        if not removed:
+            return False
+        user.photo_updated_at = None
+        record_event("account:photo:remove", user=user, request=request)
+    return True
+
+
+# --- Phone numbers --------------------------------------------------------------------------
+
+
+def _stopped_error(until: datetime) -> ValidationError:
+    return ValidationError(
+        _(
+            "You entered a wrong code too many times, so codes for this number are stopped for now. "
+            "You can ask for a new code after %(time)s."
+        )
+        % {"time": formats.time_format(timezone.localtime(until), "TIME_FORMAT")},
+        code="locked",
+    )
+
+
+def _ensure_code_send_allowed(*, user: User, request: HttpRequest | None, number: str) -> None:
+    """Refuse a text message over the per-number, per-account or per-address limits."""
+    wait = codes.send_wait(user=user, number=number, ip=context_of(request).ip)
+    if not wait:
+        return
+    record_event(
+        "account:phone:throttled",
+        user=user,
+        request=request,
+        result=Result.BLOCKED,
+        details={"number": number, "retry_after": wait},
+    )
+    raise ValidationError(
+        _("You've asked for several codes in a short time. Wait %(wait)s, then ask for a new code.")
+        % {"wait": _wait_words(wait)},
+        code="throttled",
+    )
+
+
+def _issue_phone_code(*, user: User, number: str) -> str:
+    try:
+        return codes.issue_code(user=user, purpose=VerificationPurpose.PHONE, target=number)
+    except codes.CodesStopped as exc:
+        raise _stopped_error(exc.until) from exc
+
+
+def _text_code(*, user: User, number: str, code: str) -> bool:
+    """Send the code by text message in the person's language; False if the gateway refused."""
+    with translation.override(user.locale):
+        body = _(
+            "%(code)s is your Threshold verification code. It expires in %(minutes)d minutes. "
+            "Don't share it with anyone: we will never ask you for it."
+        ) % {"code": code, "minutes": settings.PHONE_CODE_TTL // 60}
+    try:
+        get_sms_gateway().send(to=number, body=codes.origin_bound(body, code))
+    except SmsDeliveryError:
+        logger.warning("Text message to a phone number was refused by the gateway", exc_info=True)
+        return False
+    return True
+
+
+def add_phone_number(*, user: User, request: HttpRequest | None, number: str) -> tuple[PhoneNumber, bool]:
+    """Add an unverified number (E.164) and text it a code; returns it and whether the text went out.
+
+    Raises ValidationError, changing nothing, for an invalid or duplicate number, a full
+    list, a number whose codes are stopped after wrong tries, or too many texts sent; and
+    FreshSignInRequired unless this session signed in within the last few minutes.
+    """
+    # SECURITY: phone numbers can become sign-in methods, so changing them needs the same
+    # recent sign-in as every other sign-in security change (threshold.security).
+    security_services.ensure_fresh_sign_in(request=request, user=user)
+    number = phones.parse_phone_number(number, None)
+    if PhoneNumber.objects.filter(user=user, number=number).exists():
+        raise ValidationError(_("You've already added this phone number."), code="duplicate")
+    if PhoneNumber.objects.filter(user=user).count() >= settings.PHONE_MAX_NUMBERS:
+        raise ValidationError(
+            _("You can have up to %(count)d phone numbers. Remove one to add another.")
+            % {"count": settings.PHONE_MAX_NUMBERS},
+            code="too_many",
+        )
+    # SECURITY: removing a number and adding it again does not reset its wrong tries.
+    until = codes.stopped_until(codes.open_code(user=user, purpose=VerificationPurpose.PHONE, target=number))
+    if until is not None:
+        raise _stopped_error(until)
+    _ensure_code_send_allowed(user=user, request=request, number=number)
+    try:
+        with transaction.atomic():
+            phone = PhoneNumber.objects.create(user=user, number=number)
+            code = _issue_phone_code(user=user, number=number)
+            record_event("account:phone:add", user=user, request=request, details={"number": number})
+    except IntegrityError as exc:  # the same number added twice at once
+        raise ValidationError(_("You've already added this phone number."), code="duplicate") from exc
+    return phone, _text_code(user=user, number=number, code=code)
+
+
+def send_phone_code(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> bool:
+    """Text a new code to an unverified number; returns whether the gateway took it."""
+    if phone.verified:
+        raise ValidationError(_("This phone number is already verified."), code="already_verified")
+    _ensure_code_send_allowed(user=user, request=request, number=phone.number)
+    with transaction.atomic():
+        code = _issue_phone_code(user=user, number=phone.number)
+    return _text_code(user=user, number=phone.number, code=code)
+
+
+def verify_phone_number(*, user: User, request: HttpRequest | None, phone: PhoneNumber, code: str) -> None:
+    """Mark the number verified if ``code`` is its current code; ValidationError says why not.
+
+    The first verified number becomes the primary one.
+    """
+    if phone.verified:
+        raise ValidationError(_("This phone number is already verified."), code="already_verified")
+    now = timezone.now()
+    with transaction.atomic():
+        check = codes.check_code(user=user, purpose=VerificationPurpose.PHONE, target=phone.number, code=code)
+        if check.outcome == codes.Outcome.MATCH:
+            PhoneNumber.objects.filter(pk=phone.pk).update(verified_at=now)
+            phone.verified_at = now
+            record_event("account:phone:verify", user=user, request=request, details={"number": phone.number})
+            list(PhoneNumber.objects.select_for_update().filter(user=user))
+            if not PhoneNumber.objects.filter(user=user, primary=True).exists():
+                PhoneNumber.objects.filter(pk=phone.pk).update(primary=True)
+                phone.primary = True
+                record_event(
+                    "account:phone:primary", user=user, request=request, details={"number": phone.number}
+                )
+            return
+    # Refused only now, after the block: the try it cost stays counted.
+    if check.just_stopped:
+        record_event(
+            "account:phone:locked",
+            user=user,
+            request=request,
+            result=Result.FAILURE,
+            details={"number": phone.number},
+        )
+    if check.outcome == codes.Outcome.STOPPED and check.stopped_until is not None:
+        raise _stopped_error(check.stopped_until)
+    if check.outcome == codes.Outcome.WRONG:
+        raise ValidationError(
+            ngettext(
+                "That code isn't right. Check the latest text message and try again; %(count)d try left.",
+                "That code isn't right. Check the latest text message and try again; %(count)d tries left.",
+                check.tries_left,
+            )
+            % {"count": check.tries_left},
+            code="wrong",
+        )
+    if check.outcome == codes.Outcome.USED:
+        raise ValidationError(_("This code has already been used. Ask for a new code."), code="used")
+    if check.outcome == codes.Outcome.EXPIRED:
+        raise ValidationError(_("This code has expired. Ask for a new code."), code="expired")
+    raise ValidationError(_("There's no code waiting for this number. Ask for a new code."), code="no_code")
+
+
+def make_phone_primary(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> bool:
+    """Make a verified number the primary one; False if it already was."""
+    security_services.ensure_fresh_sign_in(request=request, user=user)
+    if not phone.verified:
+        raise ValidationError(_("Verify this phone number before making it primary."), code="unverified")
+    if phone.primary:
+        return False
+    with transaction.atomic():
+        list(PhoneNumber.objects.select_for_update().filter(user=user))
+        # The old primary is cleared first: at most one primary number per account.
+        PhoneNumber.objects.filter(user=user, primary=True).update(primary=False)
+        PhoneNumber.objects.filter(pk=phone.pk, user=user).update(primary=True)
+        phone.primary = True
+        record_event("account:phone:primary", user=user, request=request, details={"number": phone.number})
+    return True
+
+
+def remove_phone_number(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> PhoneNumber | None:
+    """Remove a number; if it was primary, the oldest other verified number becomes primary.
+
+    Returns the new primary number, if one was chosen. A number that is the last sign-in
+    method while two-step verification is on stays: ValidationError says why and what to
+    do. A number that receives sign-in codes takes that sign-in method with it.
+    """
+    security_services.ensure_fresh_sign_in(request=request, user=user)
+    with transaction.atomic():
+        list(PhoneNumber.objects.select_for_update().filter(user=user))
+        try:
+            method = security_services.ensure_phone_removable(user=user, phone=phone)
+        except security_services.Refused as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
+        deleted, _rows = PhoneNumber.objects.filter(pk=phone.pk, user=user).delete()
+        if not deleted:
+            return None
+        details: dict[str, Any] = {"number": phone.number}
+        if method is not None:
+            details["sign_in_method"] = True
+            security_services.note_phone_removed(user=user, request=request, method=method)
+        record_event("account:phone:remove", user=user, request=request, details=details)
+        if not phone.primary:
+            return None
+        successor = (
+            PhoneNumber.objects.filter(user=user, verified_at__isnull=False)
+            .order_by("created_at", "pk")
+            .first()
+        )
+        if successor is not None:
+            PhoneNumber.objects.filter(pk=successor.pk).update(primary=True)
+            successor.primary = True
+            record_event(
+                "account:phone:primary", user=user, request=request, details={"number": successor.number}
+            )
+    return successor
 
 
 # --- Sessions ---------------------------------------------------------------------------

@@ -6,6 +6,14 @@ from django.tasks import task
 
 
 @task()
+def deliver_security_alert(event_id: int) -> int:
+    """Mail the security alert for one event (see ``services.send_security_alert``)."""
+    from threshold.activity.services import send_security_alert
+
+    return send_security_alert(event_id=event_id)
+
+
+@task()
 def prune_activity() -> dict[str, int]:
     """Delete events past their retention period (see ``services.prune_events``).
 

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "threshold.core",
     "threshold.accounts",
     "threshold.activity",
+    "threshold.security",
+    "threshold.orgs",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -170,10 +172,18 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
-# Passkey sign-in arrives with the Security info work (issue 3), with CSP-safe scripts.
+# Recovery codes are Threshold's own (threshold.security: hashed, shown once), not allauth's.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn"]
+# Passkey sign-in arrives with the passkey work (issue 3 §2), with CSP-safe scripts.
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
+MFA_ADAPTER = "threshold.security.adapter.MFAAdapter"
+MFA_FORMS = {"activate_totp": "threshold.security.forms.AuthenticatorAppForm"}
+MFA_TOTP_ISSUER = "Threshold"
+# One 30-second step either side, for phones whose clock drifts; a used code stays
+# refused for the whole window (allauth records it in the shared cache).
+MFA_TOTP_TOLERANCE = 1
+ACCOUNT_FORMS = {"change_password": "threshold.security.forms.ChangePasswordForm"}
 USERSESSIONS_TRACK_ACTIVITY = True
 
 # --- Sessions and cookies ---------------------------------------------------------------
@@ -255,6 +265,22 @@ CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, mini
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
 PHOTO_SIZE = 256
+# Uploads per account in a fixed window: (count, seconds). Decoding a large image costs CPU.
+PHOTO_UPLOAD_LIMITS = [(20, 3600)]
+
+# --- Phone numbers and text-message codes -------------------------------------------------------
+PHONE_MAX_NUMBERS = 5
+PHONE_CODE_TTL = 10 * 60  # a code works for 10 minutes
+PHONE_CODE_MAX_TRIES = 5  # wrong tries per number before its code stops working
+# How long a number's count of wrong tries lasts: new codes within it keep the count.
+PHONE_CODE_TRY_WINDOW = 60 * 60
+# Codes sent per fixed window, as (count, seconds): per number (on any account), per
+# account and per client address. Text messages cost money and can be used to harass.
+PHONE_CODE_SEND_LIMITS = {
+    "number": [(1, 30), (5, 3600), (10, 86400)],
+    "account": [(10, 3600), (20, 86400)],
+    "address": [(20, 3600), (50, 86400)],
+}
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024

@@ -16,6 +16,38 @@ def configuration_errors(app_configs: Any, **kwargs: Any) -> list[Error]:
     ]
 
 
+@register(Tags.security, deploy=False)
+def sms_gateway(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """The HTTP text-message provider needs an https URL and a token before anyone needs a code."""
+    from django.utils.module_loading import import_string
+
+    from threshold.core.sms import HttpJsonSmsGateway
+
+    try:
+        gateway_class = import_string(settings.SMS_GATEWAY)
+    except ImportError:
+        return [
+            Error(f"THRESHOLD_SMS_GATEWAY={settings.SMS_GATEWAY!r} cannot be imported.", id="threshold.E010")
+        ]
+    if not callable(getattr(gateway_class, "send", None)):
+        return [
+            Error(
+                f"THRESHOLD_SMS_GATEWAY={settings.SMS_GATEWAY!r} has no send() method.", id="threshold.E011"
+            )
+        ]
+    if isinstance(gateway_class, type) and issubclass(gateway_class, HttpJsonSmsGateway):
+        gateway = gateway_class()
+        if not gateway.url.startswith("https://") or not gateway.token:
+            return [
+                Error(
+                    "THRESHOLD_SMS_GATEWAY is the HTTP provider: set THRESHOLD_SMS_URL to an https:// URL "
+                    "and THRESHOLD_SMS_TOKEN.",
+                    id="threshold.E012",
+                )
+            ]
+    return []
+
+
 @register(Tags.security, deploy=True)
 def production_configuration(app_configs: Any, **kwargs: Any) -> list[Error]:
     errors = []
