@@ -278,6 +278,7 @@ _TYPES = [
         Category.SIGN_IN,
         Severity.NOTICE,
         retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
     ),
     EventType(
         "account:signin:second_step:throttled",
@@ -285,6 +286,7 @@ _TYPES = [
         Category.SIGN_IN,
         Severity.WARNING,
         retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
     ),
     EventType(
         "account:signin:code_sent",
@@ -345,9 +347,14 @@ def sign_in_attempt_codes() -> list[str]:
 
 METHODS: dict[str, Promise] = {
     "password": _("Password"),
-    "passkey": _("Passkey"),
+    "passkey": _("Passkey or security key"),
+    "webauthn": _("Passkey or security key"),
+    "authenticator_app": _("Authenticator app"),
     "totp": _("Authenticator app"),
+    "text_message": _("Text message"),
     "recovery_code": _("Recovery code"),
+    "recovery_codes": _("Recovery code"),
+    "trusted_device": _("Trusted device"),
     "email_code": _("Code sent by email"),
 }
 
