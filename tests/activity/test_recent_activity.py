@@ -304,6 +304,7 @@ def test_this_wasnt_me_reports_the_sign_in_and_leads_to_securing_the_account(ada
     assert 'href="/accounts/password/change/"' in html
     assert 'action="/sign-out-everywhere/"' in html
     assert "Review sign-in methods" in html
+    assert 'href="/security/"' in html  # Security info, where the sign-in methods are
 
     listing = ada.get("/activity/").content.decode()
     assert "You reported this wasn" in listing

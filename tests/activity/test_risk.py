@@ -227,3 +227,19 @@ def test_a_sign_in_reported_as_not_me_never_becomes_familiar() -> None:
     EventReport.objects.create(event=intruder, verdict=Verdict.NOT_ME)
     assessment = risk.assess_sign_in(user=ada, context=context, occurred_at=NOW)
     assert {r.rule for r in assessment.reasons} == {Rule.NEW_DEVICE, Rule.NEW_COUNTRY}
+
+
+@pytest.mark.django_db
+def test_wrong_codes_at_the_second_step_count_as_failures() -> None:
+    ada = make_user("ada@example.com")
+    past_sign_in(ada, at=NOW - timedelta(days=3))
+    for minutes in (9, 8, 7):
+        past_sign_in(
+            ada,
+            at=NOW - timedelta(minutes=minutes),
+            code="account:signin:second_step:failure",
+            result=Result.FAILURE,
+        )
+    context = RequestContext(ip=GB, user_agent=WINDOWS_CHROME)
+    assessment = risk.assess_sign_in(user=ada, context=context, occurred_at=NOW)
+    assert [r.rule for r in assessment.reasons] == [Rule.SUCCESS_AFTER_FAILURES]
