@@ -122,9 +122,10 @@ class Entry:
             if "msgstr" not in self.order:
                 self.order.append("msgstr")
         flags = [f for f in self.flags if f != "fuzzy"]
-        self.comments = [c for c in self.comments if not c.startswith("#,")]
+        # The previous msgid (#|) that msgmerge keeps beside a fuzzy guess goes with the guess.
+        self.comments = [c for c in self.comments if not c.startswith(("#,", "#|"))]
         if flags:
-            # Flags go after the references, as msgmerge writes them.
+            # Flags go after the comments and references, as msgmerge writes them.
             self.comments.append("#, " + ", ".join(flags))
 
     def render(self) -> str:
@@ -213,6 +214,19 @@ def save(path: Path, entries: list[Entry]) -> None:
     path.write_text("\n\n".join(e.render() for e in entries) + "\n", encoding="utf-8")
 
 
+def previous_msgid(entry: Entry) -> str:
+    """The msgid that msgmerge's fuzzy guess was translated from (its "#| msgid" lines)."""
+    text, inside = "", False
+    for line in (c[2:].strip() for c in entry.comments if c.startswith("#|")):
+        if line.startswith("msgid "):
+            inside, text = True, unescape(line[len("msgid ") :].strip()[1:-1])
+        elif line.startswith('"') and inside:
+            text += unescape(line[1:-1])
+        else:
+            inside = False
+    return text
+
+
 def cmd_untranslated(args: argparse.Namespace) -> int:
     todo = []
     for entry in load(args.po):
@@ -225,6 +239,12 @@ def cmd_untranslated(args: argparse.Namespace) -> int:
             item["msgctxt"] = entry.fields["msgctxt"]
         if entry.flags:
             item["flags"] = entry.flags
+        if entry.fuzzy and any(entry.forms()):
+            # msgmerge's guess from a similar string, and the msgid it was made for.
+            item["fuzzy_guess"] = entry.forms() if entry.plural else entry.forms()[0]
+            previous = previous_msgid(entry)
+            if previous:
+                item["previous_msgid"] = previous
         refs = [c[2:].strip() for c in entry.comments if c.startswith("#:")]
         if refs:
             item["references"] = " ".join(refs).split()

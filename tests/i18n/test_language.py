@@ -58,7 +58,7 @@ def test_a_spanish_speaker_sees_the_overview_in_spanish(elenas_browser: Client) 
         "Cerrar sesión en todas partes",
         "Actividad de seguridad reciente",
         "Chrome en Windows",  # the device, described in her language
-        "Ha iniciado sesión",  # allauth's message from the sign-in request itself
+        "Has iniciado sesión como elena@example.com.",  # allauth's message, from the sign-in request
     ):
         assert phrase in text, phrase
     for english in (
@@ -133,6 +133,10 @@ def test_an_anonymous_visitor_switches_the_sign_in_page_to_spanish(client: Clien
     text = words(page)
     assert "Iniciar sesión" in text
     assert "Contraseña" in text
+    # allauth's own words, in the portal's tú (core/allauth_wording.py), not allauth's usted.
+    assert "¿Has olvidado tu contraseña?" in text
+    assert "Si aún no tienes una cuenta, regístrate primero." in text
+    assert "su contraseña" not in text
     assert "Portal de cuentas de Threshold" in text
     assert "Threshold account portal" not in text
 
@@ -150,9 +154,9 @@ def test_the_sign_up_code_mail_is_in_the_browsers_language(mailbox: Mailbox) -> 
     assert response.status_code == 302
     assert User.objects.get(email="lucia@example.com").locale == "es"
     [message] = mailbox.to("lucia@example.com")
-    assert "dirección de correo electrónico" in str(message["Subject"])
+    assert str(message["Subject"]) == "Threshold: Confirma tu dirección de correo electrónico"
     body = Mailbox.text(message)
-    assert "código de verificación" in body
+    assert "Este es tu código de verificación del correo electrónico." in body
     assert "verification code" not in body
     page = words(client.get("/accounts/confirm-email/"))
     assert "Introduce el código que te hemos enviado por correo electrónico" in page
