@@ -70,6 +70,14 @@ class AccountAdapter(DefaultAccountAdapter):
             return
         super().send_notification_mail(template_prefix, user, context, email)
 
+    def login(self, request: HttpRequest, user: Any) -> None:
+        """From the moment of sign-in, the request speaks the person's language: allauth's
+        "Successfully signed in" message is made later in this same request."""
+        super().login(request, user)
+        if getattr(user, "locale", ""):
+            translation.activate(user.locale)
+            request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """The person's language and time zone start as the ones the browser asked for."""
         user.locale = services.supported_language(translation.get_language())

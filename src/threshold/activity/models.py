@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from threshold.activity import catalog
+from threshold.core.context import describe_user_agent
 
 
 class Result(models.TextChoices):
@@ -91,6 +92,11 @@ class SecurityEvent(models.Model):
     def label(self) -> str:
         return str(self.event_type.label)
 
+    @property
+    def device(self) -> str:
+        """The device in the active language ("Chrome en Windows"); ``device_label`` keeps
+        the words of the request that recorded the event."""
+        return describe_user_agent(self.user_agent).label if self.user_agent else self.device_label
 
 class SignInAssessment(models.Model):
     """Why a successful sign-in looked unusual (activity/risk.py), written with its event.

@@ -170,7 +170,7 @@ def send_security_alert(*, event_id: int) -> int:
             "more": alert_lines(event),
             "occurred_at": event.occurred_at,
             "time_zone": getattr(user, "time_zone", "") or "UTC",
-            "device": event.device_label,
+            "device": event.device,  # in the person's language, not the recording request's
             "country": country_name(event.country, language) if event.country else "",
             "ip": event.ip or "",
             "change_password_url": base_url + reverse("account_change_password"),
