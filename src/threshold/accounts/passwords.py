@@ -52,10 +52,7 @@ class LengthValidator:
             )
 
     def get_help_text(self) -> str:
-        return _("Use %(min)d to %(max)d characters. A few unrelated words make a strong password.") % {
-            "min": MIN_LENGTH,
-            "max": MAX_LENGTH,
-        }
+        return _("Use %(min)d to %(max)d characters.") % {"min": MIN_LENGTH, "max": MAX_LENGTH}
 
 
 class BlocklistValidator:
@@ -70,7 +67,7 @@ class BlocklistValidator:
             )
 
     def get_help_text(self) -> str:
-        return _("It must not be a commonly used or leaked password.")
+        return _("Don't use a common or leaked password.")
 
 
 def context_words(user: Any) -> list[str]:
@@ -103,13 +100,15 @@ class ContextWordsValidator:
                 )
 
     def get_help_text(self) -> str:
-        return _("It must not be based on your name or email address.")
+        return _("Don't use your name or email address.")
 
 
 class StrengthValidator:
     def validate(self, password: str, user: Any = None) -> None:
         if len(password) > 64:
             return  # zxcvbn's cost grows with length; a password this long passes the floor anyway
+        if len(password) < MIN_LENGTH or password.strip().lower() in blocklist():
+            return  # the length or blocklist rule already says why, in plainer words
         result = zxcvbn(password, user_inputs=context_words(user))
         if result["score"] < MIN_SCORE:
             hint = result["feedback"].get("warning") or ""
@@ -121,4 +120,4 @@ class StrengthValidator:
             raise ValidationError(message, code="password_weak")
 
     def get_help_text(self) -> str:
-        return _("It must not be easy to guess.")
+        return _("Make it hard to guess: a few unrelated words work well.")
