@@ -16,6 +16,8 @@ from allauth.account import forms as allauth_forms
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.hashers import make_password
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -67,6 +69,13 @@ class SignupForm(allauth_forms.SignupForm):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+    def try_save(self, request: HttpRequest) -> tuple[Any, Any]:
+        if self.account_already_exists and self.cleaned_data.get("password1"):
+            # SECURITY: a new account costs one password hash; allauth's "this address has an
+            # account already" answer cost none, so the response time told the two apart.
+            make_password(self.cleaned_data["password1"])
+        return super().try_save(request)
 
 
 def _single_password(form: forms.BaseForm) -> None:
