@@ -160,7 +160,6 @@ def app_processes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[di
     env = {
         **os.environ,
         "THRESHOLD_VAR_DIR": str(tmp_path),
-        "THRESHOLD_SECRET_KEY": "x" * 50,
         "PYTHONPATH": str(ROOT),
     }
     env.pop("THRESHOLD_DATABASE_URL", None)
