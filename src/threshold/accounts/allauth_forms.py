@@ -91,6 +91,14 @@ class ChangePasswordForm(allauth_forms.ChangePasswordForm):
         _plain(self, {"oldpassword": _("Current password"), "password1": _("New password")})
         self.fields["oldpassword"].help_text = ""
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password1") == cleaned.get("oldpassword"):
+            # Above all for a password an administrator issued (``createadmin``): keeping it
+            # would keep a password that someone else has seen.
+            self.add_error("password1", _("Choose a password different from your current one."))
+        return cleaned
+
 
 class SetPasswordForm(allauth_forms.SetPasswordForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -9,6 +9,7 @@ from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -121,6 +122,7 @@ def sign_out_everywhere(*, user: User, request: HttpRequest, include_current: bo
 def create_admin(*, email: str) -> tuple[User, str]:
     """Create a staff account with a one-time random password, returned once to print."""
     email = email.strip().lower()
+    validate_email(email)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError(_("An account with this email address already exists."))
     password = secrets.token_urlsafe(18)
