@@ -1,7 +1,9 @@
 """A separate app process for the throttle tests: ``python -m tests.accounts.throttle_worker``.
 
-Arguments: EMAIL IP THREADS START_AT. At wall-clock time START_AT, THREADS threads each
-begin one sign-in attempt at once; prints how many were allowed and refused as JSON.
+Arguments: EMAIL IP THREADS READY_DIR PROCESSES. Once PROCESSES workers have announced
+themselves in READY_DIR (so that slow start-ups cannot keep them apart), THREADS threads each
+begin one sign-in attempt at once; prints how many were allowed and refused as JSON. With
+THREADS 0 it only prints the failure count this account has in the shared cache.
 The cache is whatever the environment configures (THRESHOLD_REDIS_URL or the database).
 """
 
@@ -12,6 +14,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 import django
 
@@ -19,16 +22,24 @@ import django
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "threshold.config.settings")
     django.setup()
+    from django.core.cache import cache
     from django.db import connections
 
     from threshold.accounts import throttle
 
-    email, ip, threads, start_at = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+    email, ip, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    ready_dir, processes = Path(sys.argv[4]), int(sys.argv[5])
+    if threads == 0:
+        state = cache.get(throttle._account_key(email))
+        print(json.dumps({"failures": state[0] if state else 0}))
+        return
+
+    go = threading.Event()
     verdicts: list[throttle.Verdict] = []
     lock = threading.Lock()
 
     def attempt() -> None:
-        time.sleep(max(0.0, start_at - time.time()))
+        go.wait(timeout=60)
         verdict = throttle.begin_attempt(email=email, ip=ip)
         with lock:
             verdicts.append(verdict)
@@ -37,6 +48,11 @@ def main() -> None:
     workers = [threading.Thread(target=attempt) for _ in range(threads)]
     for worker in workers:
         worker.start()
+    (ready_dir / f"ready-{os.getpid()}").touch()
+    deadline = time.monotonic() + 60
+    while len(list(ready_dir.glob("ready-*"))) < processes and time.monotonic() < deadline:
+        time.sleep(0.002)
+    go.set()
     for worker in workers:
         worker.join()
     allowed = sum(v.allowed for v in verdicts)
