@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -101,6 +102,36 @@ def _clean_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if uses_db:
         cache.clear()
+
+
+class SmsOutbox:
+    """Text messages the OutboxSmsGateway (the local twin of a provider) wrote to disk."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def messages(self, to: str | None = None) -> list[str]:
+        bodies = []
+        for path in sorted(self.directory.glob("*-sms.eml")) if self.directory.exists() else []:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if to is None or message["Subject"] == f"Text message to {to}":
+                bodies.append(message.get_content())  # type: ignore[attr-defined]
+        return bodies
+
+    def last_code(self, to: str) -> str:
+        bodies = self.messages(to)
+        assert bodies, f"no text message was sent to {to}"
+        match = re.search(r"\b(\d{6})\b", bodies[-1])
+        assert match, bodies[-1]
+        return match.group(1)
+
+
+@pytest.fixture
+def sms(settings: Any, tmp_path: Path) -> SmsOutbox:
+    """Text messages go to the outbox twin, in a directory of this test's own."""
+    settings.SMS_GATEWAY = "threshold.core.sms.OutboxSmsGateway"
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    return SmsOutbox(settings.OUTBOX_DIR)
 
 
 def make_user(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 PASSWORD = "lunar Orchid tractor 7 pebble"
+
+
+def jpeg_with_gps() -> bytes:
+    from PIL import Image
+
+    image = Image.new("RGB", (640, 480), (31, 95, 191))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)}
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
 
 
 def read_code(page: Page, base: str, address: str) -> str:
@@ -23,7 +35,7 @@ def read_code(page: Page, base: str, address: str) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_sign_up_verify_sign_in_edit_profile_sign_out(
-    page: Page, live_server: Any, outbox_dir: Path, shoot: Any
+    page: Page, live_server: Any, outbox_dir: Path, shoot: Any, tmp_path: Path
 ) -> None:
     base = live_server.url
     page.goto(f"{base}/accounts/signup/")
@@ -58,7 +70,27 @@ def test_sign_up_verify_sign_in_edit_profile_sign_out(
     page.get_by_role("button", name="Save name").click()
     expect(page.get_by_text("Your changes were saved.")).to_be_visible()
     expect(page.locator(".account-chip")).to_contain_text("Amazing Grace")
+
+    # Upload a photo (a JPEG made here, with a GPS tag the portal must strip).
+    photo = tmp_path / "me.jpg"
+    photo.write_bytes(jpeg_with_gps())
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.get_by_role("button", name="Upload photo").click()
+    expect(page.get_by_role("img", name=re.compile("Photo of"))).to_be_visible()
+    expect(page.get_by_role("button", name="Remove photo")).to_be_visible()
     shoot(page, "your-info")
+
+    # Add a second email address and verify it with the code from the outbox.
+    page.get_by_role("link", name="Manage email addresses").click()
+    page.get_by_label(re.compile("^E-?mail", re.I)).last.fill("grace.work@example.com")
+    page.get_by_role("button", name="Send code").last.click()
+    code = read_code(page, base, "grace.work@example.com")
+    page.go_back()
+    page.get_by_role("textbox", name="Code").fill(code)
+    page.get_by_role("button", name="Verify").click()
+    page.goto(f"{base}/accounts/email/")
+    expect(page.locator("li", has_text="grace.work@example.com")).to_contain_text("Verified")
+    shoot(page, "email-addresses")
 
     # Sign out.
     page.get_by_role("button", name="Sign out", exact=True).click()

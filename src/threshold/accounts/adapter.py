@@ -11,6 +11,19 @@ from django.utils import translation
 from threshold.accounts import selectors, services
 from threshold.core.context import context_of
 
+# allauth's change notices that our security alerts replace (activity.services.send_security_alert):
+# each of these changes records a catalogued event with notify_user, whose alert goes to every
+# verified address with device and country. Sending both would mail the person twice.
+REPLACED_NOTIFICATIONS = frozenset(
+    {
+        "account/email/password_changed",
+        "account/email/password_set",
+        "account/email/password_reset",
+        "account/email/email_changed",
+        "account/email/email_deleted",
+    }
+)
+
 
 class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
@@ -35,6 +48,18 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth's messages, in the language of the account that receives them."""
         with translation.override(selectors.language_for_email(email)):
             super().send_mail(template_prefix, email, context)
+
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: Any,
+        context: dict[str, Any] | None = None,
+        email: str | None = None,
+    ) -> None:
+        """Only the notices our security alerts do not already cover (see REPLACED_NOTIFICATIONS)."""
+        if template_prefix in REPLACED_NOTIFICATIONS:
+            return
+        super().send_notification_mail(template_prefix, user, context, email)
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """The person's language and time zone start as the ones the browser asked for."""

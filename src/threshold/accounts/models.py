@@ -38,6 +38,11 @@ class Organization(models.Model):
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
+    def get_queryset(self) -> models.QuerySet[User]:
+        # The photo (tens of kilobytes) is read only by the photo view, not with the
+        # signed-in user on every request; save() then leaves it alone too.
+        return super().get_queryset().defer("photo")
+
     def _create_user(self, email: str, password: str | None, **extra: Any) -> User:
         if not email:
             raise ValueError("An email address is required.")
@@ -139,6 +144,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 class PhoneNumber(models.Model):
     """A contact phone number in E.164, usable once verified by a code sent by text message."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_numbers")
     number = models.CharField(_("phone number"), max_length=20)
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -161,13 +167,23 @@ class PhoneNumber(models.Model):
     def verified(self) -> bool:
         return self.verified_at is not None
 
+    @property
+    def display(self) -> str:
+        from threshold.accounts.phones import display_phone_number
+
+        return display_phone_number(self.number)
+
 
 class VerificationPurpose(models.TextChoices):
     PHONE = "phone", _("Verify a phone number")
 
 
 class VerificationCode(models.Model):
-    """A one-time code, stored hashed, with a bounded number of tries."""
+    """A one-time code, stored hashed, with a bounded number of tries.
+
+    One row is one verification of one target: sending a new code replaces ``code_hash``
+    and ``expires_at`` but keeps ``attempts``, so asking again never buys more guesses.
+    """
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_codes")
     purpose = models.CharField(max_length=16, choices=VerificationPurpose.choices)

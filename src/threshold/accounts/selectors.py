@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -29,6 +31,27 @@ def verified_emails(user: User) -> list[str]:
 
 def phone_numbers(user: User) -> QuerySet[PhoneNumber]:
     return PhoneNumber.objects.filter(user=user).order_by("-primary", "created_at")
+
+
+def phone_of(user: User, public_id: uuid.UUID) -> PhoneNumber | None:
+    """One of the account's own numbers; None for another account's, so views answer 404."""
+    return PhoneNumber.objects.filter(user=user, public_id=public_id).first()
+
+
+def can_add_phone(user: User) -> bool:
+    return PhoneNumber.objects.filter(user=user).count() < settings.PHONE_MAX_NUMBERS
+
+
+def photo_of(user: User) -> tuple[bytes, datetime] | None:
+    """The stored photo bytes and when they changed, or None without a photo."""
+    row = (
+        User.objects.filter(pk=user.pk, photo__isnull=False, photo_updated_at__isnull=False)
+        .values_list("photo", "photo_updated_at")
+        .first()
+    )
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return bytes(row[0]), row[1]
 
 
 def user_by_email(email: str) -> Any:

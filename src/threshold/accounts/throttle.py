@@ -126,3 +126,34 @@ def attempt_succeeded(*, email: str, ip: str) -> None:
 def record_success(*, email: str) -> None:
     """Any sign-in (by password, or after a code proved the mailbox) clears the account's count."""
     cache.delete(_account_key(email))
+
+
+# --- Fixed-window send limits (text messages, uploads) ------------------------------------
+
+
+def take(limits: list[tuple[str, int, int]]) -> int:
+    """Count one use against each ``(key, allowed, window_seconds)``; 0 if every limit allows it.
+
+    Otherwise the seconds until the strictest exhausted window ends. The use is counted
+    first and compared after, so parallel requests cannot all slip under a limit; a
+    refused use counts too, which keeps hammering from ever getting through.
+    """
+    now = time.time()
+    wait = 0
+    for key, allowed, window in limits:
+        bucket = int(now // window)
+        full_key = f"limit:{key}:{window}:{bucket}"
+        cache.add(full_key, 0, window + 60)
+        try:
+            count = cache.incr(full_key)
+        except ValueError:  # expired between add and incr
+            cache.set(full_key, 1, window + 60)
+            count = 1
+        if count > allowed:
+            wait = max(wait, math.ceil((bucket + 1) * window - now))
+    return wait
+
+
+def digest(value: str) -> str:
+    """A short stable hash, so cache keys never hold phone numbers or emails."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32]

@@ -28,6 +28,13 @@ class Category(StrEnum):
 
 @dataclass(frozen=True)
 class EventType:
+    """One kind of security event.
+
+    ``notify_user`` mails a security alert to the account's verified addresses once the
+    change is committed; ``alert`` is the sentence that alert opens with, formatted with
+    the event's details (``%(email)s``, ``%(number)s``, ``%(from)s``, ``%(to)s``).
+    """
+
     code: str
     label: Promise
     category: Category
@@ -35,6 +42,7 @@ class EventType:
     notify_user: bool = False
     org_visible: bool = True
     retention: Retention = Retention.CHANGE
+    alert: Promise | None = None
 
 
 _TYPES = [
@@ -64,9 +72,20 @@ _TYPES = [
     # The account itself
     EventType("account:create", _("Account created"), Category.CHANGE),
     EventType("account:email:verify", _("Email address verified"), Category.CHANGE),
-    EventType("account:email:add", _("Email address added"), Category.CHANGE, notify_user=True),
     EventType(
-        "account:email:remove", _("Email address removed"), Category.CHANGE, Severity.NOTICE, notify_user=True
+        "account:email:add",
+        _("Email address added"),
+        Category.CHANGE,
+        notify_user=True,
+        alert=_("The email address %(email)s was added to your account."),
+    ),
+    EventType(
+        "account:email:remove",
+        _("Email address removed"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("The email address %(email)s was removed from your account."),
     ),
     EventType(
         "account:email:primary",
@@ -74,13 +93,38 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
+        alert=_("Your primary email address was changed from %(from)s to %(to)s."),
     ),
     EventType("account:phone:add", _("Phone number added"), Category.CHANGE),
-    EventType("account:phone:verify", _("Phone number verified"), Category.CHANGE, notify_user=True),
     EventType(
-        "account:phone:remove", _("Phone number removed"), Category.CHANGE, Severity.NOTICE, notify_user=True
+        "account:phone:verify",
+        _("Phone number verified"),
+        Category.CHANGE,
+        notify_user=True,
+        alert=_("The phone number ending in %(number)s was verified and added to your account."),
+    ),
+    EventType(
+        "account:phone:remove",
+        _("Phone number removed"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("The phone number ending in %(number)s was removed from your account."),
     ),
     EventType("account:phone:primary", _("Primary phone number changed"), Category.CHANGE),
+    EventType(
+        "account:phone:throttled",
+        _("Text message not sent: too many codes asked for"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:phone:locked",
+        _("Phone verification stopped: too many wrong codes"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
     EventType("account:profile:update", _("Profile updated"), Category.CHANGE),
     EventType("account:photo:update", _("Profile photo changed"), Category.CHANGE),
     EventType("account:photo:remove", _("Profile photo removed"), Category.CHANGE),
@@ -90,6 +134,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
+        alert=_("The password of your account was changed."),
     ),
     EventType(
         "account:password:reset",
@@ -97,6 +142,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
+        alert=_("The password of your account was reset."),
     ),
     EventType("account:admin:create", _("Staff account created"), Category.CHANGE, Severity.WARNING),
 ]

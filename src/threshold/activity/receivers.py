@@ -62,7 +62,13 @@ def email_added(sender: Any, request: Any, user: Any, email_address: Any, **kwar
 
 @receiver(account_signals.email_removed)
 def email_removed(sender: Any, request: Any, user: Any, email_address: Any, **kwargs: Any) -> None:
-    record_event("account:email:remove", user=user, request=request, details={"email": email_address.email})
+    record_event(
+        "account:email:remove",
+        user=user,
+        request=request,
+        # A removed address is told about its removal only if it had been verified.
+        details={"email": email_address.email, "was_verified": bool(email_address.verified)},
+    )
 
 
 @receiver(account_signals.email_changed)

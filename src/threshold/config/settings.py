@@ -270,6 +270,22 @@ TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBacken
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
 PHOTO_SIZE = 256
+# Uploads per account in a fixed window: (count, seconds). Decoding a large image costs CPU.
+PHOTO_UPLOAD_LIMITS = [(20, 3600)]
+
+# --- Phone numbers and text-message codes -------------------------------------------------------
+PHONE_MAX_NUMBERS = 5
+PHONE_CODE_TTL = 10 * 60  # a code works for 10 minutes
+PHONE_CODE_MAX_TRIES = 5  # wrong tries per number before its code stops working
+# How long a number's count of wrong tries lasts: new codes within it keep the count.
+PHONE_CODE_TRY_WINDOW = 60 * 60
+# Codes sent per fixed window, as (count, seconds): per number (on any account), per
+# account and per client address. Text messages cost money and can be used to harass.
+PHONE_CODE_SEND_LIMITS = {
+    "number": [(1, 30), (5, 3600), (10, 86400)],
+    "account": [(10, 3600), (20, 86400)],
+    "address": [(20, 3600), (50, 86400)],
+}
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024

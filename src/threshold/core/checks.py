@@ -17,6 +17,38 @@ def configuration_errors(app_configs: Any, **kwargs: Any) -> list[Error]:
     ]
 
 
+@register(Tags.security, deploy=False)
+def sms_gateway(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """The HTTP text-message provider needs an https URL and a token before anyone needs a code."""
+    from django.utils.module_loading import import_string
+
+    from threshold.core.sms import HttpJsonSmsGateway
+
+    try:
+        gateway_class = import_string(settings.SMS_GATEWAY)
+    except ImportError:
+        return [
+            Error(f"THRESHOLD_SMS_GATEWAY={settings.SMS_GATEWAY!r} cannot be imported.", id="threshold.E010")
+        ]
+    if not callable(getattr(gateway_class, "send", None)):
+        return [
+            Error(
+                f"THRESHOLD_SMS_GATEWAY={settings.SMS_GATEWAY!r} has no send() method.", id="threshold.E011"
+            )
+        ]
+    if isinstance(gateway_class, type) and issubclass(gateway_class, HttpJsonSmsGateway):
+        gateway = gateway_class()
+        if not gateway.url.startswith("https://") or not gateway.token:
+            return [
+                Error(
+                    "THRESHOLD_SMS_GATEWAY is the HTTP provider: set THRESHOLD_SMS_URL to an https:// URL "
+                    "and THRESHOLD_SMS_TOKEN.",
+                    id="threshold.E012",
+                )
+            ]
+    return []
+
+
 @register(Tags.security, deploy=True)
 def production_configuration(app_configs: Any, **kwargs: Any) -> list[Error]:
     errors = []
@@ -45,6 +77,25 @@ def database_reachable(app_configs: Any, **kwargs: Any) -> list[Error]:
                 f"THRESHOLD_DATABASE_URL: cannot connect to the {connection.display_name} database at "
                 f"{target}: {reason}",
                 id="threshold.E090",
+            )
+        ]
+    return []
+
+
+@register(Tags.caches)
+def redis_reachable(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """With THRESHOLD_REDIS_URL set, Redis must answer: sessions and throttling live there."""
+    if not settings.REDIS_URL:
+        return []
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
+    except redis.RedisError as exc:
+        return [
+            Error(
+                f"THRESHOLD_REDIS_URL is set but Redis does not answer ({exc}); start Redis or unset it.",
+                id="threshold.E110",
             )
         ]
     return []

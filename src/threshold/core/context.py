@@ -126,3 +126,14 @@ def context_of(request: HttpRequest | None) -> RequestContext:
         ctx = RequestContext.from_request(request)
         request.ctx = ctx  # type: ignore[attr-defined]
     return ctx
+
+
+def country_name(code: str, language: str) -> str:
+    """A region's name in ``language`` (``"ES"`` → ``"Spain"``/``"España"``), or the code itself."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names = LOCALE_DATA.get(code.upper(), {})
+    name = names.get(language.split("-")[0].lower(), "") or names.get("en", "")
+    if name.startswith("*"):  # a pointer to another language's entry
+        name = names.get(name[1:], "")
+    return name or code.upper()

@@ -18,7 +18,11 @@ class Section:
 
 SECTIONS = [
     Section("overview", _("Overview")),
-    Section("your_info", _("Your info"), ("/your-info/", "/accounts/email/", "/accounts/phone")),
+    Section(
+        "your_info",
+        _("Your info"),
+        ("/your-info/", "/accounts/email/", "/accounts/confirm-email/", "/accounts/phone"),
+    ),
     Section(
         "account_change_password", _("Security info"), ("/security/", "/accounts/password/", "/accounts/2fa/")
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import urllib.request
 import uuid
@@ -11,6 +12,7 @@ from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils import timezone
@@ -22,9 +24,21 @@ class SmsDeliveryError(Exception):
 
 
 class SmsGateway(Protocol):
-    """Sends one text message to an E.164 number; raises SmsDeliveryError when refused."""
+    """Sends one text message to an E.164 number; raises SmsDeliveryError when refused.
+
+    Every implementation refuses a number that is not E.164 and reports any failure to
+    deliver as SmsDeliveryError (never another exception), so callers handle one error.
+    """
 
     def send(self, *, to: str, body: str) -> None: ...
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _require_e164(to: str) -> None:
+    if not _E164.fullmatch(to):
+        raise SmsDeliveryError(f"not an E.164 number: {to!r}")
 
 
 class OutboxSmsGateway:
@@ -34,9 +48,15 @@ class OutboxSmsGateway:
         self.directory = directory
 
     def send(self, *, to: str, body: str) -> None:
-        if not to.startswith("+") or not to[1:].isdigit():
-            raise SmsDeliveryError(f"not an E.164 number: {to!r}")
+        _require_e164(to)
         directory = self.directory or Path(settings.OUTBOX_DIR)
+        try:
+            self._write(directory, to, body)
+        except OSError as exc:
+            raise SmsDeliveryError(f"could not write to the outbox: {exc}") from exc
+
+    @staticmethod
+    def _write(directory: Path, to: str, body: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         message = EmailMessage()
         message["From"] = "SMS gateway <sms@outbox.invalid>"
@@ -51,20 +71,50 @@ class OutboxSmsGateway:
         os.replace(tmp, directory / name)
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    # SECURITY: urllib would follow a redirect with the Authorization header still attached,
+    # possibly to plain http or another host; a provider that redirects is a failure.
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_RefuseRedirects)
+
+
 class HttpJsonSmsGateway:
     """A provider that takes ``POST {"to": …, "body": …}`` with a bearer token.
 
     Configure with THRESHOLD_SMS_URL and THRESHOLD_SMS_TOKEN.
+
+    SECURITY: the URL must be https, since the bearer token and every code travel in the
+    request. ``allow_loopback_http`` lets a test talk to a plain-http server on this
+    machine (127.0.0.1, ::1, localhost) and nothing else.
     """
 
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 10) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        timeout: float = 10,
+        *,
+        allow_loopback_http: bool = False,
+    ) -> None:
         self.url = url or os.environ.get("THRESHOLD_SMS_URL", "")
         self.token = token or os.environ.get("THRESHOLD_SMS_TOKEN", "")
         self.timeout = timeout
+        self.allow_loopback_http = allow_loopback_http
+
+    def _url_allowed(self) -> bool:
+        parts = urlsplit(self.url)
+        if parts.scheme == "https" and parts.hostname:
+            return True
+        loopback = {"127.0.0.1", "::1", "localhost"}
+        return self.allow_loopback_http and parts.scheme == "http" and parts.hostname in loopback
 
     def send(self, *, to: str, body: str) -> None:
-        if not self.url.startswith("https://"):
+        if not self._url_allowed():
             raise SmsDeliveryError("THRESHOLD_SMS_URL must be an https:// URL")
+        _require_e164(to)
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
             self.url,
             data=json.dumps({"to": to, "body": body}).encode(),
@@ -72,10 +122,10 @@ class HttpJsonSmsGateway:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+            with _opener.open(request, timeout=self.timeout) as response:
                 if response.status >= 300:
                     raise SmsDeliveryError(f"provider answered {response.status}")
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
             raise SmsDeliveryError(str(exc)) from exc
 
 

@@ -1,0 +1,13 @@
+"""Background work of the activity app (run by the configured TASKS backend)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task()
+def deliver_security_alert(event_id: int) -> int:
+    """Mail the security alert for one event (see ``services.send_security_alert``)."""
+    from threshold.activity.services import send_security_alert
+
+    return send_security_alert(event_id=event_id)
