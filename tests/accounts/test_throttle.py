@@ -248,3 +248,17 @@ def test_two_processes_share_the_count_even_when_they_race(
     # And a third process, later, reads the same count.
     later = _result(_start(app_processes, email, ip, "0", str(ready), "0"))
     assert later == {"failures": throttle.FREE_FAILURES_PER_ACCOUNT}
+
+
+def test_send_limits_hold_exactly_under_parallel_use(
+    app_processes: dict[str, str], fresh_sign_in: tuple[str, str], tmp_path: Path
+) -> None:
+    # The fixed-window limits on text messages and uploads: "1 a minute" means one, even for
+    # twenty requests at once from two processes.
+    key = f"send-test:{uuid.uuid4().hex[:8]}"
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    racers = [_start(app_processes, key, "-", "10", str(ready), "2", "send") for _ in range(2)]
+    results = [_result(racer) for racer in racers]
+    assert sum(r["allowed"] for r in results) == 1
+    assert sum(r["refused"] for r in results) == 19
