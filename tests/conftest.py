@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -208,3 +209,27 @@ def shared_cache(request: pytest.FixtureRequest) -> Iterator[str]:
     for key in client.scan_iter(match=f"{prefix}:*"):
         client.delete(key)
     client.close()
+
+
+_real_time = time.time
+
+
+class Clock:
+    """Moves the clock on: ``time.time`` for everything that reads it (allauth's records of
+    when this session signed in, the fresh-sign-in rule, cache expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def time(self) -> float:
+        return _real_time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    fake = Clock()
+    monkeypatch.setattr(time, "time", fake.time)
+    yield fake

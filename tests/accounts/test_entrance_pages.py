@@ -168,10 +168,16 @@ def test_password_change_sits_in_the_portal_and_signs_out_other_devices(
     assert other.get("/").status_code == 302  # as the page says, the others are signed out
 
 
-def test_password_set_page_for_an_account_without_a_password(client: Client) -> None:
+def test_password_set_page_for_an_account_without_a_password(client: Client, mailbox: Mailbox) -> None:
     make_user("nopass@example.com", password=None)
     user = User.objects.get(email="nopass@example.com")
     client.force_login(user)
+    # Security info's rule: a recent sign-in first, here by a code mailed to the account.
+    response = client.get("/accounts/password/set/")
+    assert response["Location"] == "/accounts/reauthenticate/code/?next=%2Faccounts%2Fpassword%2Fset%2F"
+    response = client.post(response["Location"], {"recipient": user.email})
+    response = client.post(response["Location"], {"code": mailbox.last_code(user.email)})
+    assert response["Location"] == "/accounts/password/set/"
     page = html(client.get("/accounts/password/set/"))
     assert_our_design(page)
     assert '<nav class="side-nav"' in page

@@ -12,10 +12,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from tests.conftest import PASSWORD, SmsOutbox, make_user
+from tests.conftest import PASSWORD, Clock, Mailbox, SmsOutbox, make_user
 from threshold.accounts import phones, services
 from threshold.accounts.models import PhoneNumber, User, VerificationCode
 from threshold.activity.models import SecurityEvent
+from threshold.core.errors import FreshSignInRequired
+from threshold.security.models import MethodKind, SecuritySettings, SignInMethod
 
 pytestmark = pytest.mark.django_db
 
@@ -285,7 +287,8 @@ def test_a_code_works_only_once(
 def test_parallel_use_of_one_code_verifies_once(sms: SmsOutbox, settings: Any) -> None:
     settings.PHONE_CODE_SEND_LIMITS = GENEROUS
     user = make_user("race@example.com")
-    phone, _delivered = services.add_phone_number(user=user, request=None, number=MOBILE)
+    phone = PhoneNumber.objects.create(user=user, number=MOBILE)
+    assert services.send_phone_code(user=user, request=None, phone=phone)
     code = sms.last_code(MOBILE)
     outcomes: list[str] = []
     barrier = threading.Barrier(6)
@@ -478,14 +481,108 @@ def test_phone_pages_need_a_signed_in_person(client: Any, db: Any) -> None:
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_phone_changes_follow_the_confirm_its_you_setting(
-    signed_in_client: Any, user: User, sms: SmsOutbox, settings: Any
+@pytest.mark.parametrize("change", ["add", "primary", "remove"])
+def test_phone_changes_need_a_recent_sign_in(
+    signed_in_client: Any, user: User, sms: SmsOutbox, clock: Clock, change: str
 ) -> None:
-    settings.ACCOUNT_REAUTHENTICATION_REQUIRED = True
+    # Phones can be sign-in methods, so they follow threshold.security's rule for every
+    # sign-in security change: a sign-in (or re-sign-in) within the last 10 minutes.
+    phone = PhoneNumber.objects.create(user=user, number=OTHER_MOBILE, verified_at=timezone.now())
+    clock.advance(601)
 
-    response = add(signed_in_client, MOBILE)
+    if change == "add":
+        response = add(signed_in_client, MOBILE)
+    else:
+        response = signed_in_client.post(f"/your-info/phones/{phone.public_id}/{change}/")
 
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/reauthenticate/")
-    assert not PhoneNumber.objects.filter(user=user).exists()
+    assert list(PhoneNumber.objects.filter(user=user).values_list("number", "primary")) == [
+        (OTHER_MOBILE, False)
+    ]
     assert sms.messages() == []
+    assert not SecurityEvent.objects.filter(code__startswith="account:phone:").exists()
+
+    # Signing in again finishes the change that was asked for (allauth keeps the request).
+    response = signed_in_client.post(response["Location"], {"password": PASSWORD})
+    assert response.status_code == 302
+    expected = {
+        "add": "account:phone:add",
+        "primary": "account:phone:primary",
+        "remove": "account:phone:remove",
+    }
+    assert events(expected[change]) == 1
+
+
+def test_phone_services_need_a_recent_sign_in(user: User, sms: SmsOutbox) -> None:
+    phone = PhoneNumber.objects.create(user=user, number=OTHER_MOBILE, verified_at=timezone.now())
+    # No request at all (a script, a task) is no proof of a recent sign-in either.
+    with pytest.raises(FreshSignInRequired):
+        services.add_phone_number(user=user, request=None, number=MOBILE)
+    with pytest.raises(FreshSignInRequired):
+        services.make_phone_primary(user=user, request=None, phone=phone)
+    with pytest.raises(FreshSignInRequired):
+        services.remove_phone_number(user=user, request=None, phone=phone)
+    assert PhoneNumber.objects.filter(user=user).count() == 1
+    assert sms.messages() == []
+
+
+def test_fresh_phone_changes_need_no_second_sign_in(
+    signed_in_client: Any, user: User, sms: SmsOutbox, settings: Any
+) -> None:
+    # The sign-in a moment ago counts, even with allauth's own confirm-it's-you setting on.
+    settings.ACCOUNT_REAUTHENTICATION_REQUIRED = True
+    response = add(signed_in_client, MOBILE)
+    assert response["Location"] == verify_url(PhoneNumber.objects.get(user=user))
+
+
+def _text_message_method(user: User, number: str) -> SignInMethod:
+    phone = PhoneNumber.objects.create(user=user, number=number, verified_at=timezone.now())
+    return SignInMethod.objects.create(user=user, kind=MethodKind.TEXT_MESSAGE, name=number[-4:], phone=phone)
+
+
+def test_the_last_sign_in_method_cannot_be_removed_in_your_info(
+    signed_in_client: Any, user: User, mailbox: Mailbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    method = _text_message_method(user, MOBILE)
+    SecuritySettings.objects.create(user=user, two_step_enabled=True)
+    phone = PhoneNumber.objects.get(number=MOBILE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in_client.post(f"/your-info/phones/{phone.public_id}/remove/", follow=True)
+
+    page = response.content.decode()
+    assert response.redirect_chain[-1][0] == "/your-info/"
+    assert "This phone number is your only sign-in method, and two-step verification needs one." in page
+    assert "Add another method on Security info first, or turn off two-step verification." in page
+    assert "was removed" not in page
+    assert PhoneNumber.objects.filter(pk=phone.pk).exists()
+    assert SignInMethod.objects.filter(pk=method.pk).exists()
+    assert events("account:phone:remove") == 0
+    assert mailbox.messages == []
+
+
+def test_a_phone_that_receives_sign_in_codes_takes_its_method_with_it(
+    signed_in_client: Any, user: User, mailbox: Mailbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    _text_message_method(user, MOBILE)
+    _text_message_method(user, OTHER_MOBILE)  # another method, so 2SV keeps one
+    SecuritySettings.objects.create(user=user, two_step_enabled=True)
+    phone = PhoneNumber.objects.get(number=MOBILE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in_client.post(f"/your-info/phones/{phone.public_id}/remove/", follow=True)
+
+    assert "was removed" in response.content.decode()
+    assert list(SignInMethod.objects.filter(user=user).values_list("phone__number", flat=True)) == [
+        OTHER_MOBILE
+    ]
+    assert SecurityEvent.objects.get(code="account:phone:remove").details == {
+        "number": MOBILE,
+        "sign_in_method": True,
+    }
+    assert SecurityEvent.objects.get(code="account:method:remove").details["with_phone"] is True
+    # One change, one alert: the phone's, which says the sign-in codes went with it.
+    [alert] = mailbox.to(user.email)
+    assert str(alert["Subject"]) == "Threshold: Security alert: Phone number removed"
+    assert "It no longer receives sign-in codes." in Mailbox.text(alert)

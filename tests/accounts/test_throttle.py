@@ -29,7 +29,11 @@ WRONG = "not the password at all"
 
 
 class Clock:
-    """``time.time`` under the test's control (the throttle reads nothing else)."""
+    """``time.time`` standing still until the test moves it (the throttle reads nothing else).
+
+    Unlike conftest's ``clock``, which moves real time on, this one is frozen: the waits the
+    pages ask for are then exact, however slowly the test runs.
+    """
 
     def __init__(self, monkeypatch: Any) -> None:
         self.now = time.time()

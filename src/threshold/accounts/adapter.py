@@ -10,17 +10,25 @@ from django.utils import translation
 
 from threshold.accounts import selectors, services
 from threshold.core.context import context_of
+from threshold.security import adapter as security_adapter
 
-# allauth's change notices that our security alerts replace (activity.services.send_security_alert):
-# each of these changes records a catalogued event with notify_user, whose alert goes to every
-# verified address with device and country. Sending both would mail the person twice.
+# The one list of allauth's notification mails that our security alerts replace
+# (activity.services.send_security_alert): each of these changes records a catalogued event
+# with notify_user, whose alert goes to every verified address with device, country and a
+# "This wasn't me" link. allauth's own goes only to the primary address; sending both would
+# mail the person twice.
 REPLACED_NOTIFICATIONS = frozenset(
     {
-        "account/email/password_changed",
-        "account/email/password_set",
-        "account/email/password_reset",
-        "account/email/email_changed",
-        "account/email/email_deleted",
+        "account/email/password_changed",  # account:password:change
+        "account/email/password_set",  # account:password:change
+        "account/email/password_reset",  # account:password:reset
+        "account/email/email_changed",  # account:email:primary
+        "account/email/email_deleted",  # account:email:remove
+        "mfa/email/totp_activated",  # account:method:add
+        "mfa/email/webauthn_added",  # account:method:add
+        "mfa/email/totp_deactivated",  # account:method:remove
+        "mfa/email/webauthn_removed",  # account:method:remove
+        "mfa/email/recovery_codes_generated",  # account:recovery_codes:generate
     }
 )
 
@@ -39,6 +47,14 @@ class AccountAdapter(DefaultAccountAdapter):
         if user is not None:
             services.note_password_accepted(request=request, email=credentials.get("email", ""))
         return user
+
+    def get_login_stages(self) -> list[str]:
+        """Two-step verification at sign-in is threshold.security's stage."""
+        return security_adapter.login_stages(super().get_login_stages())
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Sensitive changes need a sign-in within the last 10 minutes (threshold.security)."""
+        return security_adapter.reauthentication_required(app=app)
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """The address from our RequestContext, which honours only trusted proxies."""

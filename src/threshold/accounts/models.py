@@ -176,6 +176,7 @@ class PhoneNumber(models.Model):
 
 class VerificationPurpose(models.TextChoices):
     PHONE = "phone", _("Verify a phone number")
+    SIGN_IN = "sign_in", _("Sign in with a text-message code")
 
 
 class VerificationCode(models.Model):

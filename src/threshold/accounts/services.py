@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
@@ -14,18 +13,18 @@ from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.http import HttpRequest
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from threshold.accounts import codes, phones, photos, throttle
-from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationCode, VerificationPurpose
+from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.security import services as security_services
 
 logger = logging.getLogger(__name__)
 
@@ -164,42 +163,20 @@ def remove_photo(*, user: User, request: HttpRequest | None) -> bool:
 # --- Phone numbers --------------------------------------------------------------------------
 
 
-def _open_phone_challenge(user: User, number: str, now: datetime, *, lock: bool = False) -> Any:
-    window_start = now - timedelta(seconds=settings.PHONE_CODE_TRY_WINDOW)
-    queryset = VerificationCode.objects.filter(
-        user=user,
-        purpose=VerificationPurpose.PHONE,
-        target=number,
-        consumed_at__isnull=True,
-        created_at__gt=window_start,
-    ).order_by("-created_at", "-pk")
-    if lock:
-        queryset = queryset.select_for_update()
-    return queryset.first()
-
-
-def _locked_error(challenge: VerificationCode) -> ValidationError:
-    until = timezone.localtime(challenge.created_at + timedelta(seconds=settings.PHONE_CODE_TRY_WINDOW))
+def _stopped_error(until: datetime) -> ValidationError:
     return ValidationError(
         _(
             "You entered a wrong code too many times, so codes for this number are stopped for now. "
             "You can ask for a new code after %(time)s."
         )
-        % {"time": formats.time_format(until, "TIME_FORMAT")},
+        % {"time": formats.time_format(timezone.localtime(until), "TIME_FORMAT")},
         code="locked",
     )
 
 
 def _ensure_code_send_allowed(*, user: User, request: HttpRequest | None, number: str) -> None:
     """Refuse a text message over the per-number, per-account or per-address limits."""
-    limits = settings.PHONE_CODE_SEND_LIMITS
-    ip = context_of(request).ip or "none"
-    keys = (
-        [(f"sms:number:{throttle.digest(number)}", count, window) for count, window in limits["number"]]
-        + [(f"sms:account:{user.pk}", count, window) for count, window in limits["account"]]
-        + [(f"sms:address:{throttle.digest(ip)}", count, window) for count, window in limits["address"]]
-    )
-    wait = throttle.take(keys)
+    wait = codes.send_wait(user=user, number=number, ip=context_of(request).ip)
     if not wait:
         return
     record_event(
@@ -217,44 +194,21 @@ def _ensure_code_send_allowed(*, user: User, request: HttpRequest | None, number
 
 
 def _issue_phone_code(*, user: User, number: str) -> str:
-    """A new code for ``number``, replacing any open one but keeping its count of wrong tries."""
-    now = timezone.now()
-    code = codes.new_code()
-    code_hash = codes.hash_code(purpose=VerificationPurpose.PHONE, user_id=user.pk, target=number, code=code)
-    challenge = _open_phone_challenge(user, number, now, lock=True)
-    if challenge is not None:
-        # SECURITY: the row (and its attempts) is kept, so asking for a new code never resets
-        # the number's wrong tries; only the try window running out does.
-        if challenge.attempts >= settings.PHONE_CODE_MAX_TRIES:
-            raise _locked_error(challenge)
-        challenge.code_hash = code_hash
-        challenge.expires_at = now + timedelta(seconds=settings.PHONE_CODE_TTL)
-        challenge.save(update_fields=["code_hash", "expires_at"])
-    else:
-        VerificationCode.objects.create(
-            user=user,
-            purpose=VerificationPurpose.PHONE,
-            target=number,
-            code_hash=code_hash,
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.PHONE_CODE_TTL),
-        )
-    return code
+    try:
+        return codes.issue_code(user=user, purpose=VerificationPurpose.PHONE, target=number)
+    except codes.CodesStopped as exc:
+        raise _stopped_error(exc.until) from exc
 
 
 def _text_code(*, user: User, number: str, code: str) -> bool:
     """Send the code by text message in the person's language; False if the gateway refused."""
-    host = urlsplit(settings.BASE_URL).hostname or "localhost"
     with translation.override(user.locale):
         body = _(
             "%(code)s is your Threshold verification code. It expires in %(minutes)d minutes. "
             "Don't share it with anyone: we will never ask you for it."
         ) % {"code": code, "minutes": settings.PHONE_CODE_TTL // 60}
-    # SECURITY: the last line binds the code to our origin (the origin-bound one-time code
-    # format), so browsers offer to fill it in only on this site, never on a look-alike.
-    body += f"\n\n@{host} #{code}"
     try:
-        get_sms_gateway().send(to=number, body=body)
+        get_sms_gateway().send(to=number, body=codes.origin_bound(body, code))
     except SmsDeliveryError:
         logger.warning("Text message to a phone number was refused by the gateway", exc_info=True)
         return False
@@ -265,8 +219,12 @@ def add_phone_number(*, user: User, request: HttpRequest | None, number: str) ->
     """Add an unverified number (E.164) and text it a code; returns it and whether the text went out.
 
     Raises ValidationError, changing nothing, for an invalid or duplicate number, a full
-    list, a number whose codes are stopped after wrong tries, or too many texts sent.
+    list, a number whose codes are stopped after wrong tries, or too many texts sent; and
+    FreshSignInRequired unless this session signed in within the last few minutes.
     """
+    # SECURITY: phone numbers can become sign-in methods, so changing them needs the same
+    # recent sign-in as every other sign-in security change (threshold.security).
+    security_services.ensure_fresh_sign_in(request=request, user=user)
     number = phones.parse_phone_number(number, None)
     if PhoneNumber.objects.filter(user=user, number=number).exists():
         raise ValidationError(_("You've already added this phone number."), code="duplicate")
@@ -277,9 +235,9 @@ def add_phone_number(*, user: User, request: HttpRequest | None, number: str) ->
             code="too_many",
         )
     # SECURITY: removing a number and adding it again does not reset its wrong tries.
-    challenge = _open_phone_challenge(user, number, timezone.now())
-    if challenge is not None and challenge.attempts >= settings.PHONE_CODE_MAX_TRIES:
-        raise _locked_error(challenge)
+    until = codes.stopped_until(codes.open_code(user=user, purpose=VerificationPurpose.PHONE, target=number))
+    if until is not None:
+        raise _stopped_error(until)
     _ensure_code_send_allowed(user=user, request=request, number=number)
     try:
         with transaction.atomic():
@@ -309,72 +267,51 @@ def verify_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
     if phone.verified:
         raise ValidationError(_("This phone number is already verified."), code="already_verified")
     now = timezone.now()
-    challenge = _open_phone_challenge(user, phone.number, now)
-    if challenge is None:
-        raise ValidationError(
-            _("There's no code waiting for this number. Ask for a new code."), code="no_code"
+    with transaction.atomic():
+        check = codes.check_code(user=user, purpose=VerificationPurpose.PHONE, target=phone.number, code=code)
+        if check.outcome == codes.Outcome.MATCH:
+            PhoneNumber.objects.filter(pk=phone.pk).update(verified_at=now)
+            phone.verified_at = now
+            record_event("account:phone:verify", user=user, request=request, details={"number": phone.number})
+            list(PhoneNumber.objects.select_for_update().filter(user=user))
+            if not PhoneNumber.objects.filter(user=user, primary=True).exists():
+                PhoneNumber.objects.filter(pk=phone.pk).update(primary=True)
+                phone.primary = True
+                record_event(
+                    "account:phone:primary", user=user, request=request, details={"number": phone.number}
+                )
+            return
+    # Refused only now, after the block: the try it cost stays counted.
+    if check.just_stopped:
+        record_event(
+            "account:phone:locked",
+            user=user,
+            request=request,
+            result=Result.FAILURE,
+            details={"number": phone.number},
         )
-    max_tries = settings.PHONE_CODE_MAX_TRIES
-    # SECURITY: a try is taken with a conditional UPDATE before the code is compared, so
-    # parallel guesses cannot get past the limit, and an expired or used code never matches.
-    reserved = VerificationCode.objects.filter(
-        pk=challenge.pk, consumed_at__isnull=True, attempts__lt=max_tries, expires_at__gt=now
-    ).update(attempts=F("attempts") + 1)
-    if not reserved:
-        challenge.refresh_from_db()
-        if challenge.consumed_at is not None:
-            raise ValidationError(_("This code has already been used. Ask for a new code."), code="used")
-        if challenge.attempts >= max_tries:
-            raise _locked_error(challenge)
-        raise ValidationError(_("This code has expired. Ask for a new code."), code="expired")
-    if not codes.code_matches(
-        stored_hash=challenge.code_hash,
-        purpose=VerificationPurpose.PHONE,
-        user_id=user.pk,
-        target=phone.number,
-        code=code,
-    ):
-        attempts = VerificationCode.objects.values_list("attempts", flat=True).get(pk=challenge.pk)
-        left = max_tries - attempts
-        if left <= 0:
-            record_event(
-                "account:phone:locked",
-                user=user,
-                request=request,
-                result=Result.FAILURE,
-                details={"number": phone.number},
-            )
-            raise _locked_error(challenge)
+    if check.outcome == codes.Outcome.STOPPED and check.stopped_until is not None:
+        raise _stopped_error(check.stopped_until)
+    if check.outcome == codes.Outcome.WRONG:
         raise ValidationError(
             ngettext(
                 "That code isn't right. Check the latest text message and try again; %(count)d try left.",
                 "That code isn't right. Check the latest text message and try again; %(count)d tries left.",
-                left,
+                check.tries_left,
             )
-            % {"count": left},
+            % {"count": check.tries_left},
             code="wrong",
         )
-    with transaction.atomic():
-        # SECURITY: single use: of two requests with the same code, only one consumes it.
-        used = VerificationCode.objects.filter(pk=challenge.pk, consumed_at__isnull=True).update(
-            consumed_at=now
-        )
-        if not used:
-            raise ValidationError(_("This code has already been used. Ask for a new code."), code="used")
-        PhoneNumber.objects.filter(pk=phone.pk).update(verified_at=now)
-        phone.verified_at = now
-        record_event("account:phone:verify", user=user, request=request, details={"number": phone.number})
-        list(PhoneNumber.objects.select_for_update().filter(user=user))
-        if not PhoneNumber.objects.filter(user=user, primary=True).exists():
-            PhoneNumber.objects.filter(pk=phone.pk).update(primary=True)
-            phone.primary = True
-            record_event(
-                "account:phone:primary", user=user, request=request, details={"number": phone.number}
-            )
+    if check.outcome == codes.Outcome.USED:
+        raise ValidationError(_("This code has already been used. Ask for a new code."), code="used")
+    if check.outcome == codes.Outcome.EXPIRED:
+        raise ValidationError(_("This code has expired. Ask for a new code."), code="expired")
+    raise ValidationError(_("There's no code waiting for this number. Ask for a new code."), code="no_code")
 
 
 def make_phone_primary(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> bool:
     """Make a verified number the primary one; False if it already was."""
+    security_services.ensure_fresh_sign_in(request=request, user=user)
     if not phone.verified:
         raise ValidationError(_("Verify this phone number before making it primary."), code="unverified")
     if phone.primary:
@@ -392,14 +329,25 @@ def make_phone_primary(*, user: User, request: HttpRequest | None, phone: PhoneN
 def remove_phone_number(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> PhoneNumber | None:
     """Remove a number; if it was primary, the oldest other verified number becomes primary.
 
-    Returns the new primary number, if one was chosen.
+    Returns the new primary number, if one was chosen. A number that is the last sign-in
+    method while two-step verification is on stays: ValidationError says why and what to
+    do. A number that receives sign-in codes takes that sign-in method with it.
     """
+    security_services.ensure_fresh_sign_in(request=request, user=user)
     with transaction.atomic():
         list(PhoneNumber.objects.select_for_update().filter(user=user))
+        try:
+            method = security_services.ensure_phone_removable(user=user, phone=phone)
+        except security_services.Refused as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
         deleted, _rows = PhoneNumber.objects.filter(pk=phone.pk, user=user).delete()
         if not deleted:
             return None
-        record_event("account:phone:remove", user=user, request=request, details={"number": phone.number})
+        details: dict[str, Any] = {"number": phone.number}
+        if method is not None:
+            details["sign_in_method"] = True
+            security_services.note_phone_removed(user=user, request=request, method=method)
+        record_event("account:phone:remove", user=user, request=request, details=details)
         if not phone.primary:
             return None
         successor = (

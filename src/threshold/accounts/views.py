@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
-from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,10 +21,27 @@ from threshold.accounts.forms import PhoneCodeForm, PhoneNumberForm, PhotoForm, 
 from threshold.accounts.models import PhoneNumber
 from threshold.activity import selectors as activity_selectors
 from threshold.core.context import context_of
+from threshold.core.errors import FreshSignInRequired
 
-# Phone numbers are security info: they follow the same "confirm it's you" rule as
-# allauth's email management (ACCOUNT_REAUTHENTICATION_REQUIRED).
-sensitive = reauthentication_required(app="allauth.account")
+View = Callable[..., HttpResponse]
+
+
+def sensitive(view: View) -> View:
+    """Says why when a phone change needs a recent sign-in (the service decides).
+
+    The refusal goes on to allauth's middleware, which keeps the request, asks the person
+    to sign in again and then finishes it, as for allauth's own email changes.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except FreshSignInRequired as exc:
+            messages.info(request, exc.message)
+            raise
+
+    return wrapper
 
 
 @login_required
@@ -249,7 +267,11 @@ def make_phone_primary(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 @sensitive
 def remove_phone(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     phone = _own_phone(request, public_id)
-    successor = services.remove_phone_number(user=request.user, request=request, phone=phone)  # type: ignore[arg-type]
+    try:
+        successor = services.remove_phone_number(user=request.user, request=request, phone=phone)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("your_info")
     messages.success(request, _("%(number)s was removed.") % {"number": phone.display})
     if successor is not None:
         messages.info(

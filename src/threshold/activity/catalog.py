@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 
 class Severity(StrEnum):
@@ -27,12 +28,26 @@ class Category(StrEnum):
 
 
 @dataclass(frozen=True)
+class AlertLine:
+    """A further line of a security alert, shown when the event's details carry ``when``.
+
+    ``text`` is formatted with the details like the alert's sentence; with no ``when``
+    the line is always shown.
+    """
+
+    text: Promise
+    when: str = ""
+
+
+@dataclass(frozen=True)
 class EventType:
     """One kind of security event.
 
     ``notify_user`` mails a security alert to the account's verified addresses once the
     change is committed; ``alert`` is the sentence that alert opens with, formatted with
-    the event's details (``%(email)s``, ``%(number)s``, ``%(from)s``, ``%(to)s``).
+    the event's details (``%(email)s``, ``%(number)s`` shown as its last digits, ``%(from)s``,
+    ``%(to)s``, ``%(kind)s`` shown as the sign-in method's kind, ``%(name)s``), and
+    ``alert_more`` are the lines that follow it.
     """
 
     code: str
@@ -43,6 +58,7 @@ class EventType:
     org_visible: bool = True
     retention: Retention = Retention.CHANGE
     alert: Promise | None = None
+    alert_more: tuple[AlertLine, ...] = ()
 
 
 _TYPES = [
@@ -110,6 +126,7 @@ _TYPES = [
         Severity.NOTICE,
         notify_user=True,
         alert=_("The phone number ending in %(number)s was removed from your account."),
+        alert_more=(AlertLine(_("It no longer receives sign-in codes."), when="sign_in_method"),),
     ),
     EventType("account:phone:primary", _("Primary phone number changed"), Category.CHANGE),
     EventType(
@@ -134,7 +151,13 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("The password of your account was changed."),
+        alert=_("Your password was changed, and every other session was signed out."),
+        alert_more=(
+            AlertLine(
+                _("Devices that skipped two-step verification will be asked again."),
+                when="trusted_devices_forgotten",
+            ),
+        ),
     ),
     EventType(
         "account:password:reset",
@@ -145,6 +168,120 @@ _TYPES = [
         alert=_("The password of your account was reset."),
     ),
     EventType("account:admin:create", _("Staff account created"), Category.CHANGE, Severity.WARNING),
+    # Sign-in methods and two-step verification (threshold.security)
+    EventType(
+        "account:method:add",
+        _("Sign-in method added"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("%(kind)s “%(name)s” was added to the ways you sign in."),
+    ),
+    EventType(
+        "account:method:remove",
+        _("Sign-in method removed"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("%(kind)s “%(name)s” was removed from the ways you sign in."),
+    ),
+    EventType("account:method:default", _("Default sign-in method changed"), Category.CHANGE),
+    EventType(
+        "account:2sv:enable",
+        _("Two-step verification turned on"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_(
+            "Two-step verification was turned on: signing in now needs your password and one of your sign-in methods."
+        ),
+        alert_more=(
+            AlertLine(
+                _("A set of recovery codes was also made; keep them somewhere safe."),
+                when="recovery_codes_made",
+            ),
+        ),
+    ),
+    EventType(
+        "account:2sv:disable",
+        _("Two-step verification turned off"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("Two-step verification was turned off: your password alone now lets someone sign in."),
+    ),
+    EventType(
+        "account:recovery_codes:generate",
+        _("Recovery codes made"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("A new set of recovery codes was made. The codes you had before no longer work."),
+    ),
+    EventType(
+        "account:recovery_codes:use",
+        _("Recovery code used"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("A recovery code was used to sign in to your account."),
+        alert_more=(
+            AlertLine(
+                ngettext_lazy(
+                    "You have %(left)d recovery code left.",
+                    "You have %(left)d recovery codes left.",
+                    "left",
+                )
+            ),
+            AlertLine(_("If you are running low, make a new set on your Security info page.")),
+        ),
+    ),
+    EventType(
+        "account:signin:second_step",
+        _("Second step of sign-in completed"),
+        Category.SIGN_IN,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:signin:second_step:failure",
+        _("Sign-in failed: wrong code at the second step"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:signin:second_step:throttled",
+        _("Sign-in blocked: too many wrong codes"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:signin:code_sent",
+        _("Sign-in code sent by text message"),
+        Category.SIGN_IN,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:reauth:failure",
+        _("Re-sign-in failed: wrong code"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType("account:device:trust", _("Device trusted for two-step verification"), Category.CHANGE),
+    EventType(
+        "account:device:trust_revoke",
+        _("Trusted devices will be asked again"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType(
+        "account:policy:deny",
+        _("Change blocked by your organization's policy"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
 ]
 
 CATALOG: dict[str, EventType] = {event.code: event for event in _TYPES}

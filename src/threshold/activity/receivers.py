@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account import signals as account_signals
+from allauth.mfa import signals as mfa_signals
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import receiver
 
@@ -89,9 +90,56 @@ def primary_email_changed(
 @receiver(account_signals.password_changed)
 @receiver(account_signals.password_set)
 def password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record_event("account:password:change", user=user, request=request)
+    from threshold.security.services import note_password_changed
+
+    # Records account:password:change, signs out other sessions, forgets trusted devices, alerts.
+    note_password_changed(request=request, user=user)
 
 
 @receiver(account_signals.password_reset)
 def password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from threshold.security.services import note_password_reset
+
     record_event("account:password:reset", user=user, request=request)
+    note_password_reset(request=request, user=user)
+
+
+# allauth.mfa: authenticator apps and passkeys are saved by its pages. Its
+# authenticator_reset (recovery codes regenerated) never fires here: Threshold's recovery
+# codes are its own (threshold.security), and their services record themselves.
+
+
+@receiver(mfa_signals.authenticator_added)
+def authenticator_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+    from threshold.security.services import note_authenticator_added
+
+    note_authenticator_added(request=request, user=user, authenticator=authenticator)
+
+
+@receiver(mfa_signals.authenticator_removed)
+def authenticator_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
+    from threshold.security.services import note_authenticator_removed
+
+    note_authenticator_removed(request=request, user=user, authenticator=authenticator)
+
+
+@receiver(mfa_signals.authenticator_used)
+def authenticator_used(sender: Any, authenticator: Any, **kwargs: Any) -> None:
+    from threshold.security.services import note_authenticator_used
+
+    note_authenticator_used(authenticator=authenticator)
+
+
+@receiver(mfa_signals.authentication_failed)
+def authenticator_code_failed(
+    sender: Any, request: Any, user: Any, authenticator: Any, reauthentication: bool = False, **kwargs: Any
+) -> None:
+    # Wrong codes at the sign-in challenge are recorded by threshold.security itself.
+    if reauthentication:
+        record_event(
+            "account:reauth:failure",
+            user=user,
+            request=request,
+            method=authenticator.type,
+            result=Result.FAILURE,
+        )

@@ -31,13 +31,17 @@ def record_event(
     method: str = "",
     details: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
+    quiet: bool = False,
 ) -> SecurityEvent:
     """Append one event of a catalogued type.
 
     ``user`` is the account the event is about (None for an unknown email). ``actor`` is who
     did it, when not the account holder (an admin, the system). The request's context is
     parsed once and snapshotted with the row. A successful change whose type has
-    ``notify_user`` queues a security alert for when the surrounding transaction commits.
+    ``notify_user`` queues a security alert for when the surrounding transaction commits;
+    ``quiet`` records one without its own alert because it is a step of a larger change
+    whose alert already says so (the recovery codes made while turning on two-step
+    verification), so that one change is still one mail per address.
     """
     event_type = catalog.get(code)
     ctx = context or context_of(request)
@@ -59,7 +63,7 @@ def record_event(
         method=method,
         details=details or {},
     )
-    if event_type.notify_user and subject is not None and result == Result.SUCCESS:
+    if event_type.notify_user and not quiet and subject is not None and result == Result.SUCCESS:
         # SECURITY: queued on commit, so a change that is rolled back never alarms anyone
         # and one that is committed always does, even if a later step of the request fails.
         event_id = event.pk
@@ -93,32 +97,58 @@ def alert_recipients(event: SecurityEvent) -> list[str]:
     return list(unique.values())
 
 
+def _alert_values(event: SecurityEvent) -> dict[str, Any]:
+    """The event's details as an alert shows them, in the active language."""
+    from threshold.accounts.phones import phone_number_ending
+    from threshold.security.models import MethodKind
+
+    values: dict[str, Any] = dict(event.details or {})
+    for key, value in values.items():
+        if not isinstance(value, int | float):
+            values[key] = str(value)
+    if "number" in values:
+        values["number"] = phone_number_ending(values["number"])
+    if values.get("kind") in MethodKind.values:
+        values["kind"] = str(MethodKind(values["kind"]).label)
+    return values
+
+
 def alert_sentence(event: SecurityEvent) -> str:
     """What changed, in the active language, from the catalogue's sentence and the details."""
-    from threshold.accounts.phones import phone_number_ending
-
     event_type = event.event_type
     if event_type.alert is None:
         return str(event_type.label)
-    values = {key: str(value) for key, value in event.details.items()}
-    if "number" in values:
-        values["number"] = phone_number_ending(values["number"])
     try:
-        return str(event_type.alert) % values
+        return str(event_type.alert % _alert_values(event))
     except (KeyError, ValueError, TypeError):
         return str(event_type.label)
+
+
+def alert_lines(event: SecurityEvent) -> list[str]:
+    """The catalogue's further lines for this event whose condition its details meet."""
+    values = _alert_values(event)
+    lines = []
+    for line in event.event_type.alert_more:
+        if line.when and not values.get(line.when):
+            continue
+        try:
+            lines.append(str(line.text % values))
+        except (KeyError, ValueError, TypeError):
+            continue  # a detail the line needs is missing: leave the line out, not the alert
+    return lines
 
 
 def send_security_alert(*, event_id: int) -> int:
     """Tell the account holder about one security change; returns how many addresses were mailed.
 
-    One message per address, in the person's language and time zone, saying what changed,
-    when, from which device and country, and what to do if it was not them.
+    One message per address, in the person's language and time zone, saying what changed
+    (the catalogue's ``alert`` sentence and ``alert_more`` lines), when, from which device
+    and country, and what to do if it was not them.
 
-    allauth's own notices for the same changes (password changed, set or reset; primary
-    email changed; email removed) are switched off in ``AccountAdapter.send_notification_mail``
-    so each change produces exactly one mail per address: this one, which also reaches
-    every verified address rather than only the primary one, and says where it came from.
+    allauth's own notices for the same changes (see ``REPLACED_NOTIFICATIONS`` in
+    threshold.accounts.adapter) are switched off so each change produces exactly one mail
+    per address: this one, which also reaches every verified address rather than only the
+    primary one, and says where it came from.
     """
     from threshold.core.mail import send_templated_mail
 
@@ -131,9 +161,10 @@ def send_security_alert(*, event_id: int) -> int:
     base_url = settings.BASE_URL
     with translation.override(language):
         context = {
-            "name": user.name,  # type: ignore[attr-defined]
+            "name": user.get_short_name(),
             "event_label": str(event.event_type.label),
             "sentence": alert_sentence(event),
+            "more": alert_lines(event),
             "occurred_at": event.occurred_at,
             "time_zone": getattr(user, "time_zone", "") or "UTC",
             "device": event.device_label,
@@ -142,6 +173,8 @@ def send_security_alert(*, event_id: int) -> int:
             "change_password_url": base_url + reverse("account_change_password"),
             "reset_password_url": base_url + reverse("account_reset_password"),
             "account_url": base_url + reverse("overview"),
+            "not_me_url": base_url + reverse("security_not_me"),
+            "security_url": base_url + reverse("security_info"),
         }
     sent = 0
     for address in recipients:

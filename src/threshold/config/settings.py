@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "threshold.core",
     "threshold.accounts",
     "threshold.activity",
+    "threshold.security",
+    "threshold.orgs",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -143,7 +145,6 @@ ACCOUNT_FORMS = {
     for name, cls in {
         "login": "LoginForm",
         "signup": "SignupForm",
-        "change_password": "ChangePasswordForm",
         "set_password": "SetPasswordForm",
         "reset_password": "ResetPasswordForm",
         "reset_password_from_key": "ResetPasswordKeyForm",
@@ -152,6 +153,8 @@ ACCOUNT_FORMS = {
         "confirm_password_reset_code": "ConfirmPasswordResetCodeForm",
     }.items()
 }
+# Security info's form adds the fresh-sign-in rule on top of accounts' change-password form.
+ACCOUNT_FORMS["change_password"] = "threshold.security.forms.ChangePasswordForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
@@ -190,10 +193,17 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
 }
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
-# Passkey sign-in arrives with the Security info work (issue 3), with CSP-safe scripts.
+# Recovery codes are Threshold's own (threshold.security: hashed, shown once), not allauth's.
+MFA_SUPPORTED_TYPES = ["totp", "webauthn"]
+# Passkey sign-in arrives with the passkey work (issue 3 §2), with CSP-safe scripts.
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
+MFA_ADAPTER = "threshold.security.adapter.MFAAdapter"
+MFA_FORMS = {"activate_totp": "threshold.security.forms.AuthenticatorAppForm"}
+MFA_TOTP_ISSUER = "Threshold"
+# One 30-second step either side, for phones whose clock drifts; a used code stays
+# refused for the whole window (allauth records it in the shared cache).
+MFA_TOTP_TOLERANCE = 1
 USERSESSIONS_TRACK_ACTIVITY = True
 
 # --- Sessions and cookies ---------------------------------------------------------------

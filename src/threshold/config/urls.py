@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from threshold.core import views as core_views
 
 urlpatterns = [
     path("", include("threshold.accounts.urls")),
+    path("security/", include("threshold.security.urls")),
+    # allauth.mfa's overview (where its pages return after a change) is Security info.
+    path("accounts/2fa/", RedirectView.as_view(pattern_name="security_info")),
     path("accounts/", include("allauth.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("outbox/", core_views.outbox, name="outbox"),

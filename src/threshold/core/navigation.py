@@ -23,9 +23,7 @@ SECTIONS = [
         _("Your info"),
         ("/your-info/", "/accounts/email/", "/accounts/confirm-email/", "/accounts/phone"),
     ),
-    Section(
-        "account_change_password", _("Security info"), ("/security/", "/accounts/password/", "/accounts/2fa/")
-    ),
+    Section("security_info", _("Security info"), ("/security/", "/accounts/password/", "/accounts/2fa/")),
     Section("usersessions_list", _("Devices"), ("/devices/", "/accounts/sessions/")),
     Section("recent_activity", _("Recent activity"), ("/activity/",)),
     Section("subscriptions", _("Subscriptions"), ("/subscriptions/",)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import ssl
 import tempfile
 import urllib.request
 import uuid
@@ -78,17 +79,15 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_RefuseRedirects)
-
-
 class HttpJsonSmsGateway:
     """A provider that takes ``POST {"to": …, "body": …}`` with a bearer token.
 
-    Configure with THRESHOLD_SMS_URL and THRESHOLD_SMS_TOKEN.
+    Configure with THRESHOLD_SMS_URL and THRESHOLD_SMS_TOKEN. ``ssl_context`` replaces the
+    system's trusted certificates (a provider behind a private certificate authority; the
+    contract test's local server).
 
     SECURITY: the URL must be https, since the bearer token and every code travel in the
-    request. ``allow_loopback_http`` lets a test talk to a plain-http server on this
-    machine (127.0.0.1, ::1, localhost) and nothing else.
+    request, and the provider's certificate is always verified.
     """
 
     def __init__(
@@ -97,22 +96,16 @@ class HttpJsonSmsGateway:
         token: str | None = None,
         timeout: float = 10,
         *,
-        allow_loopback_http: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url or os.environ.get("THRESHOLD_SMS_URL", "")
         self.token = token or os.environ.get("THRESHOLD_SMS_TOKEN", "")
         self.timeout = timeout
-        self.allow_loopback_http = allow_loopback_http
-
-    def _url_allowed(self) -> bool:
-        parts = urlsplit(self.url)
-        if parts.scheme == "https" and parts.hostname:
-            return True
-        loopback = {"127.0.0.1", "::1", "localhost"}
-        return self.allow_loopback_http and parts.scheme == "http" and parts.hostname in loopback
+        self.ssl_context = ssl_context
 
     def send(self, *, to: str, body: str) -> None:
-        if not self._url_allowed():
+        parts = urlsplit(self.url)
+        if parts.scheme != "https" or not parts.hostname:
             raise SmsDeliveryError("THRESHOLD_SMS_URL must be an https:// URL")
         _require_e164(to)
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
@@ -121,11 +114,14 @@ class HttpJsonSmsGateway:
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
             method="POST",
         )
+        # Built per message, so the trusted certificates are the ones in place now, not at import.
+        context = self.ssl_context or ssl.create_default_context()
+        opener = urllib.request.build_opener(_RefuseRedirects, urllib.request.HTTPSHandler(context=context))
         try:
-            with _opener.open(request, timeout=self.timeout) as response:
+            with opener.open(request, timeout=self.timeout) as response:
                 if response.status >= 300:
                     raise SmsDeliveryError(f"provider answered {response.status}")
-        except (OSError, ValueError) as exc:  # URLError and HTTPError are OSErrors
+        except (OSError, ValueError) as exc:  # URLError, HTTPError and SSLError are OSErrors
             raise SmsDeliveryError(str(exc)) from exc
 
 

@@ -1,0 +1,45 @@
+"""allauth's hooks, each a hand-off to our services.
+
+``MFAAdapter`` is allauth.mfa's adapter (``MFA_ADAPTER``). The functions below it are what
+the account adapter (threshold.accounts.adapter) hands its security questions to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from django.utils.translation import gettext_lazy as _
+
+from threshold.security import services, totp
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "cannot_delete_authenticator": _(
+            "This sign-in method can't be removed now. Open Security info to see why and what to do."
+        ),
+        "incorrect_code": _("That code didn't work. Check the time on your phone and try the newest code."),
+    }
+
+    def build_totp_svg(self, url: str) -> str:
+        """The QR code drawn by segno (shown as a data: URI under our CSP)."""
+        return totp.qr_svg(url)
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """The last-method guard and organisation policy, for allauth's own pages."""
+        return services.can_remove_authenticator(authenticator)
+
+
+def login_stages(stages: list[str]) -> list[str]:
+    """Our two-step verification stage takes the place of allauth.mfa's."""
+    ours = "threshold.security.stages.TwoStepStage"
+    return [ours if path == "allauth.mfa.stages.AuthenticateStage" else path for path in stages]
+
+
+def reauthentication_required(**kwargs: Any) -> bool:
+    """A sensitive change needs a sign-in within the last 10 minutes, whichever app asks."""
+    return services.reauthentication_required(context.request)

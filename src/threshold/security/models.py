@@ -1,0 +1,142 @@
+"""Sign-in methods, the two-step verification switch, recovery codes and trusted devices.
+
+allauth.mfa keeps the secrets of authenticator apps and passkeys (its ``Authenticator``);
+``SignInMethod`` is our record of every method the person has, whatever holds its secret,
+with the name they gave it, so that the page, the guard rails and the sign-in challenge
+read one table.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class MethodKind(models.TextChoices):
+    PASSKEY = "passkey", _("Passkey or security key")
+    AUTHENTICATOR_APP = "authenticator_app", _("Authenticator app")
+    TEXT_MESSAGE = "text_message", _("Text message")
+
+
+# Strongest first: the order methods are listed and offered at sign-in when the person
+# has not chosen a default.
+KIND_STRENGTH = [MethodKind.PASSKEY, MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE]
+
+
+class SignInMethod(models.Model):
+    """A second way to prove who you are: an authenticator app, a passkey or a phone."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_methods"
+    )
+    kind = models.CharField(max_length=24, choices=MethodKind.choices)
+    name = models.CharField(_("name"), max_length=80)
+    authenticator = models.OneToOneField(
+        "mfa.Authenticator", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    phone = models.OneToOneField(
+        "accounts.PhoneNumber", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(authenticator__isnull=False, phone__isnull=True)
+                    | models.Q(authenticator__isnull=True, phone__isnull=False)
+                ),
+                name="sign_in_method_has_one_holder",
+            ),
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    @property
+    def phishing_resistant(self) -> bool:
+        """Only passkeys and security keys are bound to this site's address."""
+        return self.kind == MethodKind.PASSKEY
+
+    @property
+    def strength(self) -> int:
+        return KIND_STRENGTH.index(MethodKind(self.kind))
+
+
+class SecuritySettings(models.Model):
+    """The person's two-step verification switch and default sign-in method."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="security_settings"
+    )
+    two_step_enabled = models.BooleanField(default=False)
+    two_step_changed_at = models.DateTimeField(null=True, blank=True)
+    default_method = models.ForeignKey(
+        SignInMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"security settings of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, stored only as a salted hash."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    salt = models.CharField(max_length=32)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "used_at"], name="recovery_code_user")]
+
+    def __str__(self) -> str:
+        return f"recovery code of {self.user_id}"
+
+
+class TrustReason(models.TextChoices):
+    PASSWORD_CHANGED = "password_changed", _("Your password was changed")
+    TWO_STEP_CHANGED = "two_step_changed", _("Two-step verification was turned on or off")
+    BY_PERSON = "by_person", _("You asked to forget it")
+
+
+class TrustedDevice(models.Model):
+    """A browser where the person chose "Don't ask again on this device".
+
+    The browser holds a signed cookie naming this row and a random token; only the token's
+    hash is stored. Each row can be revoked on its own (the Devices page will list them).
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices"
+    )
+    token_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=24, choices=TrustReason.choices, blank=True)
+    device_label = models.CharField(max_length=128, blank=True)
+    browser = models.CharField(max_length=64, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    session_key = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"], name="trusted_device_user")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"trusted device {self.public_id}"

@@ -1,0 +1,341 @@
+"""Reads about sign-in methods, two-step verification, recovery codes and trusted devices."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from allauth.account.authentication import get_authentication_records
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from threshold.accounts.models import PhoneNumber
+from threshold.core.context import context_of
+from threshold.security import trust
+from threshold.security.models import (
+    MethodKind,
+    RecoveryCode,
+    SecuritySettings,
+    SignInMethod,
+    TrustedDevice,
+)
+
+RECOVERY_CODES_LOW = 3
+
+# Kinds the sign-in challenge can ask for today; passkeys join with the passkey work.
+SECOND_STEP_KINDS = (MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
+
+# Kinds a person can add from Security info today. Passkeys are listed (and marked
+# phishing-resistant) when allauth holds one, and become addable with the passkey work.
+ADDABLE_KINDS = (MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
+
+
+def fresh_sign_in_seconds() -> int:
+    return int(settings.ACCOUNT_REAUTHENTICATION_TIMEOUT)
+
+
+def last_authenticated_at(request: HttpRequest, user: Any) -> float | None:
+    """When this session last proved who it is (a sign-in or a re-sign-in, any method)."""
+    records = get_authentication_records(request, user)
+    times = [float(r["at"]) for r in records if isinstance(r, dict) and isinstance(r.get("at"), int | float)]
+    return max(times) if times else None
+
+
+def signed_in_recently(request: HttpRequest, user: Any) -> bool:
+    at = last_authenticated_at(request, user)
+    return at is not None and 0 <= time.time() - at < fresh_sign_in_seconds()
+
+
+def used_passwordless_passkey(request: HttpRequest, user: Any) -> bool:
+    """Whether this sign-in began with a passkey alone, which already is two factors."""
+    return any(
+        r.get("method") == "mfa" and r.get("passwordless") for r in get_authentication_records(request, user)
+    )
+
+
+def security_settings(user: Any) -> SecuritySettings | None:
+    return SecuritySettings.objects.filter(user=user).select_related("default_method").first()
+
+
+def sign_in_methods(user: Any) -> list[SignInMethod]:
+    """Every method, strongest kind first, then oldest first."""
+    methods = list(SignInMethod.objects.filter(user=user).select_related("phone", "authenticator"))
+    methods.sort(key=lambda m: (m.strength, m.created_at, m.pk))
+    return methods
+
+
+def method_by_public_id(user: Any, public_id: Any) -> SignInMethod | None:
+    return SignInMethod.objects.filter(user=user, public_id=public_id).select_related("phone").first()
+
+
+def two_step_enabled(user: Any) -> bool:
+    """Whether the switch is on (the person's choice, whatever methods remain)."""
+    return SecuritySettings.objects.filter(user=user, two_step_enabled=True).exists()
+
+
+def second_step_methods(user: Any) -> QuerySet[SignInMethod]:
+    """Methods the sign-in challenge can ask for."""
+    return SignInMethod.objects.filter(user=user, kind__in=SECOND_STEP_KINDS)
+
+
+def two_step_required(user: Any) -> bool:
+    """Whether sign-in asks for a second method: the switch is on and a method is left.
+
+    Like Google's 2-Step Verification, the switch has no effect without a method; that
+    happens only when a phone number is deleted from Your info (which removes its method),
+    and the Security info page then says so.
+    """
+    return two_step_enabled(user) and second_step_methods(user).exists()
+
+
+def default_method(user: Any, methods: list[SignInMethod] | None = None) -> SignInMethod | None:
+    """The method offered first at sign-in: the person's choice, else the strongest."""
+    methods = sign_in_methods(user) if methods is None else methods
+    if not methods:
+        return None
+    chosen = SecuritySettings.objects.filter(user=user).values_list("default_method_id", flat=True).first()
+    for method in methods:
+        if method.pk == chosen:
+            return method
+    return methods[0]
+
+
+def recovery_codes_left(user: Any) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+
+
+def has_recovery_codes(user: Any) -> bool:
+    return RecoveryCode.objects.filter(user=user).exists()
+
+
+def phones_for_text_messages(user: Any) -> QuerySet[PhoneNumber]:
+    """Verified numbers of the account that are not a sign-in method yet."""
+    used = SignInMethod.objects.filter(user=user, phone__isnull=False).values("phone_id")
+    return PhoneNumber.objects.filter(user=user, verified_at__isnull=False).exclude(pk__in=used)
+
+
+def has_authenticator_app(user: Any) -> bool:
+    return SignInMethod.objects.filter(user=user, kind=MethodKind.AUTHENTICATOR_APP).exists()
+
+
+def addable_kinds(user: Any) -> list[MethodKind]:
+    kinds = []
+    for kind in ADDABLE_KINDS:
+        if kind == MethodKind.AUTHENTICATOR_APP and has_authenticator_app(user):
+            continue  # allauth keeps one authenticator app per account
+        kinds.append(kind)
+    return kinds
+
+
+def active_trusted_devices(user: Any) -> QuerySet[TrustedDevice]:
+    return TrustedDevice.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def trusted_device_for(request: HttpRequest, user: Any) -> TrustedDevice | None:
+    """The trust this browser holds for ``user``, if it is still good.
+
+    SECURITY: the cookie is signed, its token is checked against the stored hash, and the
+    row must be neither revoked nor expired; the browser and system must also still match
+    the ones trust was given on, so a copied cookie is worth less elsewhere.
+    """
+    entries = trust.read_entries(request)
+    if not entries:
+        return None
+    ids = [device_id for device_id, _token in entries]
+    devices = {str(d.public_id): d for d in active_trusted_devices(user).filter(public_id__in=_uuids(ids))}
+    summary = context_of(request).device
+    for device_id, token in entries:
+        device = devices.get(device_id)
+        if device is None:
+            continue
+        if not constant_time_compare(trust.token_hash(token), device.token_hash):
+            continue
+        if (device.browser, device.os) != (summary.browser, summary.os):
+            continue
+        return device
+    return None
+
+
+def _uuids(values: list[str]) -> list[str]:
+    found = []
+    for value in values:
+        try:
+            found.append(str(uuid.UUID(value)))
+        except ValueError:
+            continue
+    return found
+
+
+# --- The sign-in challenge --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecondStepOption:
+    """One way to finish signing in: a method, or a recovery code."""
+
+    key: str
+    kind: str  # a MethodKind value, or "recovery_code"
+    label: str
+    hint: str = ""
+    method: SignInMethod | None = None
+
+
+RECOVERY_OPTION_KEY = "recovery-code"
+
+
+def method_key(method: SignInMethod) -> str:
+    if method.kind == MethodKind.AUTHENTICATOR_APP:
+        return "app"
+    return f"{method.kind.replace('_', '-')}-{method.public_id}"
+
+
+def masked_number(number: str) -> str:
+    return f"•••• {number[-4:]}" if len(number) > 4 else number
+
+
+def second_step_options(user: Any) -> list[SecondStepOption]:
+    """The ways this account can finish signing in, the default one first."""
+    methods = sign_in_methods(user)
+    first = default_method(user, methods)
+    ordered = ([first] if first else []) + [m for m in methods if m != first]
+    options = []
+    for method in ordered:
+        if method.kind == MethodKind.PASSKEY:
+            continue  # offered once passkey sign-in is built (passkey work, issue 3 §2)
+        if method.kind == MethodKind.TEXT_MESSAGE and method.phone is not None:
+            hint = str(_("Text a code to %(number)s")) % {"number": masked_number(method.phone.number)}
+        else:
+            hint = str(_("Enter the code from your authenticator app"))
+        options.append(SecondStepOption(method_key(method), method.kind, method.name, hint, method))
+    if recovery_codes_left(user):
+        options.append(
+            SecondStepOption(
+                RECOVERY_OPTION_KEY,
+                "recovery_code",
+                str(_("Recovery code")),
+                str(_("Enter one of the recovery codes you saved")),
+            )
+        )
+    return options
+
+
+# --- The Security info page ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextStep:
+    level: str  # "good", "warn" or "weak"
+    title: Promise | str
+    message: Promise | str
+    action_label: Promise | str = ""
+    action_url: str = ""
+    action_post: bool = False
+
+
+@dataclass
+class SecurityInfo:
+    methods: list[SignInMethod]
+    default: SignInMethod | None
+    two_step_enabled: bool
+    two_step_changed_at: Any
+    recovery_codes_left: int
+    has_recovery_codes: bool
+    trusted_devices: int
+    addable_kinds: list[MethodKind]
+    status: NextStep
+    weakest_only: bool = False
+
+
+def security_info(user: Any) -> SecurityInfo:
+    methods = sign_in_methods(user)
+    settings_row = security_settings(user)
+    enabled = bool(settings_row and settings_row.two_step_enabled)
+    left = recovery_codes_left(user)
+    weakest_only = bool(methods) and all(m.kind == MethodKind.TEXT_MESSAGE for m in methods)
+    return SecurityInfo(
+        methods=methods,
+        default=default_method(user, methods),
+        two_step_enabled=enabled,
+        two_step_changed_at=settings_row.two_step_changed_at if settings_row else None,
+        recovery_codes_left=left,
+        has_recovery_codes=has_recovery_codes(user),
+        trusted_devices=active_trusted_devices(user).count(),
+        addable_kinds=addable_kinds(user),
+        status=next_step(methods=methods, enabled=enabled, codes_left=left, weakest_only=weakest_only),
+        weakest_only=weakest_only,
+    )
+
+
+def next_step(*, methods: list[SignInMethod], enabled: bool, codes_left: int, weakest_only: bool) -> NextStep:
+    """How well the account is protected, and the one change that would help most."""
+    if not methods and not enabled:
+        return NextStep(
+            "weak",
+            _("Only your password protects your account"),
+            _(
+                "Add an authenticator app, then turn on two-step verification, so a stolen password is not enough."
+            ),
+            _("Add a sign-in method"),
+            reverse("security_add_method"),
+        )
+    usable = any(m.kind in SECOND_STEP_KINDS for m in methods)
+    if not enabled:
+        return NextStep(
+            "weak",
+            _("Two-step verification is off"),
+            _("Turn it on so that signing in needs your password and one of your sign-in methods."),
+            _("Turn on two-step verification"),
+            reverse("security_two_step_on"),
+            action_post=True,
+        )
+    if not usable:
+        return NextStep(
+            "weak",
+            _("Two-step verification has no method left"),
+            _("Add a sign-in method: until you do, your password alone lets you in."),
+            _("Add a sign-in method"),
+            reverse("security_add_method"),
+        )
+    if codes_left == 0:
+        return NextStep(
+            "warn",
+            _("You have no recovery codes"),
+            _("Recovery codes get you in when you can't use your other methods."),
+            _("Get recovery codes"),
+            reverse("security_recovery_codes_new"),
+        )
+    if codes_left <= RECOVERY_CODES_LOW:
+        return NextStep(
+            "warn",
+            ngettext(
+                "You have %(count)d recovery code left",
+                "You have %(count)d recovery codes left",
+                codes_left,
+            )
+            % {"count": codes_left},
+            _("Get a new set before you run out; the old codes stop working."),
+            _("Get new recovery codes"),
+            reverse("security_recovery_codes_new"),
+        )
+    if weakest_only:
+        return NextStep(
+            "warn",
+            _("Text messages are your only method"),
+            _("Text messages are the weakest method. Add an authenticator app as well."),
+            _("Add a sign-in method"),
+            reverse("security_add_method"),
+        )
+    return NextStep(
+        "good",
+        _("Your account is well protected"),
+        _("Signing in needs your password and one of your sign-in methods."),
+    )
