@@ -175,7 +175,14 @@ def test_password_set_page_for_an_account_without_a_password(client: Client, mai
     # Security info's rule: a recent sign-in first, here by a code mailed to the account.
     response = client.get("/accounts/password/set/")
     assert response["Location"] == "/accounts/reauthenticate/code/?next=%2Faccounts%2Fpassword%2Fset%2F"
+    page = html(client.get(response["Location"]))
+    assert_our_design(page)
+    assert "<h1>Confirm it's you</h1>" in page and ">Send a code to</label>" in page
     response = client.post(response["Location"], {"recipient": user.email})
+    page = html(client.get(response["Location"]))
+    assert_our_design(page)
+    assert "We sent a code to <strong>nopass@example.com</strong>." in page
+    assert 'autocomplete="one-time-code"' in page and "placeholder" not in page
     response = client.post(response["Location"], {"code": mailbox.last_code(user.email)})
     assert response["Location"] == "/accounts/password/set/"
     page = html(client.get("/accounts/password/set/"))

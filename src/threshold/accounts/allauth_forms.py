@@ -147,3 +147,9 @@ class ConfirmPasswordResetCodeForm(_CodeMixin, allauth_forms.ConfirmPasswordRese
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._code_field()
+
+
+class ConfirmReauthenticationCodeForm(_CodeMixin, allauth_forms.ConfirmReauthenticationCodeForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._code_field()

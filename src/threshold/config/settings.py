@@ -151,6 +151,7 @@ ACCOUNT_FORMS = {
         "reauthenticate": "ReauthenticateForm",
         "confirm_email_verification_code": "ConfirmEmailVerificationCodeForm",
         "confirm_password_reset_code": "ConfirmPasswordResetCodeForm",
+        "confirm_reauthentication_code": "ConfirmReauthenticationCodeForm",
     }.items()
 }
 # Security info's form adds the fresh-sign-in rule on top of accounts' change-password form.
