@@ -75,9 +75,15 @@ def note_password_accepted(*, request: HttpRequest, email: str) -> None:
 
 
 def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
-    """A successful sign-in clears the account's failure count (not the address's)."""
+    """A successful sign-in clears the account's failure count (not the address's).
+
+    It is recorded scored against the account's history, and an unfamiliar one alerts the
+    person (activity/risk.py).
+    """
+    from threshold.activity.services import record_sign_in
+
     throttle.record_success(email=user.email)
-    record_event("account:signin:success", user=user, request=request, method="password")
+    record_sign_in(user=user, request=request, method="password")
 
 
 # --- Profile ----------------------------------------------------------------------------

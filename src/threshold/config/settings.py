@@ -277,6 +277,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_GATEWAY = env.text("THRESHOLD_SMS_GATEWAY") or "threshold.core.sms.OutboxSmsGateway"
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
+# --- Recent activity ----------------------------------------------------------------------------
+# Sign-ins are kept this many days, security changes longer (`threshold prune_activity`).
+ACTIVITY_RETENTION_DAYS = env.integer("THRESHOLD_ACTIVITY_RETENTION_DAYS", 90, minimum=1)
+CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, minimum=1)
+
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
