@@ -135,7 +135,7 @@ def test_an_anonymous_visitor_switches_the_sign_in_page_to_spanish(client: Clien
     assert "Contraseña" in text
     # allauth's own words, in the portal's tú (core/allauth_wording.py), not allauth's usted.
     assert "¿Has olvidado tu contraseña?" in text
-    assert "Si aún no tienes una cuenta, regístrate primero." in text
+    assert "¿Eres nuevo en Threshold?" in text
     assert "su contraseña" not in text
     assert "Portal de cuentas de Threshold" in text
     assert "Threshold account portal" not in text
