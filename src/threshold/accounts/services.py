@@ -71,8 +71,11 @@ def note_failed_sign_in(*, request: HttpRequest, email: str) -> None:
 
 def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     """A successful sign-in clears the account's failure count (not the address's)."""
+    from threshold.security.selectors import used_passwordless_passkey
+
     throttle.record_success(email=user.email)
-    record_event("account:signin:success", user=user, request=request, method="password")
+    method = "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
+    record_event("account:signin:success", user=user, request=request, method=method)
 
 
 # --- Profile ----------------------------------------------------------------------------

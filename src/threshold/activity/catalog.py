@@ -186,6 +186,14 @@ _TYPES = [
         alert=_("%(kind)s “%(name)s” was removed from the ways you sign in."),
     ),
     EventType("account:method:default", _("Default sign-in method changed"), Category.CHANGE),
+    # Not alerted: a new name changes no way in (issue 3 §6 lists what is).
+    EventType("account:method:rename", _("Sign-in method renamed"), Category.CHANGE),
+    EventType(
+        "account:passkey:counter_backwards",
+        _("Passkey refused: its signature counter went backwards, so it may have been copied"),
+        Category.SIGN_IN,
+        Severity.CRITICAL,
+    ),
     EventType(
         "account:2sv:enable",
         _("Two-step verification turned on"),

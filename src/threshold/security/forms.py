@@ -6,7 +6,9 @@ from typing import Any
 
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.core import context
+from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm
+from allauth.mfa.webauthn.forms import AddWebAuthnForm, LoginWebAuthnForm, ReauthenticateWebAuthnForm
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -14,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from threshold.accounts.models import PhoneNumber
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
-from threshold.security import services, totp
+from threshold.security import services, totp, webauthn
 
 
 class AuthenticatorAppForm(ActivateTOTPForm):
@@ -47,6 +49,100 @@ class AuthenticatorAppForm(ActivateTOTPForm):
         if not self.errors:
             totp.finish_setup(context.request.session, cleaned.get("name", "").strip())
         return cleaned
+
+
+class AddPasskeyForm(AddWebAuthnForm):
+    """allauth's form for a new passkey, with our words, our rules and the person's choice.
+
+    The browser makes the credential before the form is posted; allauth checks it, and
+    we check policy and a recent sign-in before it is saved.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name = self.fields["name"]
+        name.label = _("Name")
+        name.max_length = 80
+        name.help_text = _("So you can tell it apart later, for example “iPhone” or “Blue security key”.")
+        name.widget.attrs.update({"autocomplete": "off", "maxlength": "80"})
+        if "passwordless" in self.fields:
+            choice = self.fields["passwordless"]
+            choice.label = _("Use it to sign in without a password (a passkey)")
+            choice.help_text = _(
+                "Your device checks it's you with your fingerprint, face, PIN or screen lock. "
+                "Leave this off for a security key without a PIN: it then works as your second step after the password."
+            )
+            choice.initial = True
+
+    def clean_name(self) -> str:
+        return str(super().clean_name())[:80]
+
+    def clean(self) -> dict[str, Any]:
+        try:
+            services.check_may_add_method(user=self.user, request=context.request)
+        except PolicyDenied as exc:
+            raise ValidationError(exc.decision.message, code=exc.decision.reason_code) from exc
+        cleaned = super().clean() or {}
+        if not self.errors:
+            webauthn.remember_choice(context.request.session, passwordless=bool(cleaned.get("passwordless")))
+        return cleaned
+
+
+def _check_counter(credential: Any, authenticator: Authenticator) -> None:
+    response = webauthn.parse_assertion(credential)
+    if response is None:
+        raise ValidationError(_("That passkey didn't work. Try again."), code="incorrect_code")
+    try:
+        services.check_passkey_counter(
+            request=context.request, authenticator=authenticator, counter=webauthn.signature_counter(response)
+        )
+    except services.Refused as exc:
+        raise ValidationError(exc.message, code=exc.code) from exc
+
+
+class PasskeySignInForm(LoginWebAuthnForm):
+    """Sign in with a passkey alone: allauth's checks, then the person-verified flag and the counter."""
+
+    def clean_credential(self) -> Authenticator:
+        credential = self.cleaned_data["credential"]
+        response = webauthn.parse_assertion(credential)
+        if response is not None and not webauthn.user_verified(response):
+            # SECURITY: a passkey alone must be two factors: the device, and the PIN or
+            # biometrics that unlock it. allauth refuses this too; we say why.
+            raise ValidationError(
+                _(
+                    "Your passkey didn't check it was you (with a fingerprint, face, PIN or screen lock), "
+                    "so it can't sign you in on its own. Sign in with your password instead."
+                ),
+                code="user_not_verified",
+            )
+        authenticator: Authenticator = super().clean_credential()
+        _check_counter(credential, authenticator)
+        return authenticator
+
+
+class PasskeyReauthenticateForm(ReauthenticateWebAuthnForm):
+    """Confirm it's you with a passkey: allauth's checks, then the counter."""
+
+    def clean_credential(self) -> Authenticator:
+        credential = self.cleaned_data["credential"]
+        authenticator: Authenticator = super().clean_credential()
+        _check_counter(credential, authenticator)
+        return authenticator
+
+
+class RenameMethodForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=80,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True}),
+    )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise ValidationError(_("Enter a name."), code="required")
+        return name
 
 
 class ChangePasswordForm(AllauthChangePasswordForm):
@@ -82,6 +178,19 @@ class SecondStepForm(forms.Form):
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
         ),
+    )
+    trust_device = forms.BooleanField(label=_("Don't ask again on this device for 30 days"), required=False)
+
+
+class PasskeyStepForm(forms.Form):
+    """The second step with a passkey: the browser's answer, posted by passkeys.js."""
+
+    credential = forms.JSONField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("Your browser sent no passkey. Try again, or choose another way to sign in."),
+            "invalid": _("Your browser sent no passkey. Try again, or choose another way to sign in."),
+        },
     )
     trust_device = forms.BooleanField(label=_("Don't ask again on this device for 30 days"), required=False)
 

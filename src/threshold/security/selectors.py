@@ -31,12 +31,11 @@ from threshold.security.models import (
 
 RECOVERY_CODES_LOW = 3
 
-# Kinds the sign-in challenge can ask for today; passkeys join with the passkey work.
-SECOND_STEP_KINDS = (MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
+# Kinds the sign-in challenge can ask for after the password.
+SECOND_STEP_KINDS = (MethodKind.PASSKEY, MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
 
-# Kinds a person can add from Security info today. Passkeys are listed (and marked
-# phishing-resistant) when allauth holds one, and become addable with the passkey work.
-ADDABLE_KINDS = (MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
+# Kinds a person can add from Security info.
+ADDABLE_KINDS = (MethodKind.PASSKEY, MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
 
 
 def fresh_sign_in_seconds() -> int:
@@ -190,11 +189,14 @@ class SecondStepOption:
 
 
 RECOVERY_OPTION_KEY = "recovery-code"
+PASSKEY_OPTION_KEY = "passkey"
 
 
 def method_key(method: SignInMethod) -> str:
     if method.kind == MethodKind.AUTHENTICATOR_APP:
         return "app"
+    if method.kind == MethodKind.PASSKEY:
+        return PASSKEY_OPTION_KEY  # one option: the browser offers whichever of them is at hand
     return f"{method.kind.replace('_', '-')}-{method.public_id}"
 
 
@@ -208,9 +210,14 @@ def second_step_options(user: Any) -> list[SecondStepOption]:
     first = default_method(user, methods)
     ordered = ([first] if first else []) + [m for m in methods if m != first]
     options = []
+    passkeys = [m for m in ordered if m.kind == MethodKind.PASSKEY]
     for method in ordered:
         if method.kind == MethodKind.PASSKEY:
-            continue  # offered once passkey sign-in is built (passkey work, issue 3 §2)
+            if method is passkeys[0]:
+                label = method.name if len(passkeys) == 1 else str(_("Passkey or security key"))
+                hint = str(_("Use your passkey or security key"))
+                options.append(SecondStepOption(PASSKEY_OPTION_KEY, method.kind, label, hint, method))
+            continue
         if method.kind == MethodKind.TEXT_MESSAGE and method.phone is not None:
             hint = str(_("Text a code to %(number)s")) % {"number": masked_number(method.phone.number)}
         else:
@@ -282,7 +289,7 @@ def next_step(*, methods: list[SignInMethod], enabled: bool, codes_left: int, we
             "weak",
             _("Only your password protects your account"),
             _(
-                "Add an authenticator app, then turn on two-step verification, so a stolen password is not enough."
+                "Add a passkey or an authenticator app, then turn on two-step verification, so a stolen password is not enough."
             ),
             _("Add a sign-in method"),
             reverse("security_add_method"),
@@ -333,6 +340,17 @@ def next_step(*, methods: list[SignInMethod], enabled: bool, codes_left: int, we
             _("Text messages are the weakest method. Add an authenticator app as well."),
             _("Add a sign-in method"),
             reverse("security_add_method"),
+        )
+    if not any(m.kind == MethodKind.PASSKEY for m in methods):
+        return NextStep(
+            "good",
+            _("Your account is well protected"),
+            _(
+                "Signing in needs your password and one of your sign-in methods. "
+                "For the strongest protection, add a passkey: it can't be phished."
+            ),
+            _("Add a passkey"),
+            reverse("mfa_add_webauthn"),
         )
     return NextStep(
         "good",

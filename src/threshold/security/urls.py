@@ -7,6 +7,7 @@ urlpatterns = [
     path("add/", views.add_method, name="security_add_method"),
     path("add/text-message/", views.add_text_message, name="security_add_text_message"),
     path("methods/<uuid:public_id>/remove/", views.remove_method, name="security_remove_method"),
+    path("methods/<uuid:public_id>/rename/", views.rename_method, name="security_rename_method"),
     path("methods/<uuid:public_id>/default/", views.make_default, name="security_make_default"),
     path("two-step/on/", views.two_step_on, name="security_two_step_on"),
     path("two-step/off/", views.two_step_off, name="security_two_step_off"),
