@@ -192,6 +192,17 @@ def user_with_passkey(person: Person, commits: Commits) -> Person:
 
 
 @pytest.fixture
+def passwordless_user(user_with_passkey: Person, commits: Commits) -> Person:
+    """An account that removed its password and signs in with its passkey alone."""
+    with commits(execute=True):
+        response = user_with_passkey.client.post("/security/password/remove/")
+    assert response.status_code == 302 and response["Location"] == "/security/", response
+    user_with_passkey.user.refresh_from_db()
+    assert not user_with_passkey.user.has_usable_password()
+    return user_with_passkey
+
+
+@pytest.fixture
 def verified_phone(person: Person) -> PhoneNumber:
     return PhoneNumber.objects.create(
         user=person.user, number="+14255550123", primary=True, verified_at=timezone.now()

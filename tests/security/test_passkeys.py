@@ -533,6 +533,7 @@ def test_the_last_second_step_passkey_is_guarded_while_two_step_is_on(
 
 
 def test_the_passkey_event_types_are_catalogued() -> None:
-    for code in ("account:method:rename", "account:passkey:counter_backwards"):
+    for code in ("account:method:rename", "account:password:remove", "account:passkey:counter_backwards"):
         assert str(catalog.get(code).label)
+    assert catalog.get("account:password:remove").notify_user
     assert not catalog.get("account:method:rename").notify_user

@@ -108,6 +108,11 @@ def default_method(user: Any, methods: list[SignInMethod] | None = None) -> Sign
     return methods[0]
 
 
+def passwordless_passkeys(user: Any) -> QuerySet[SignInMethod]:
+    """Passkeys that sign the person in on their own (discoverable, with PIN or biometrics)."""
+    return SignInMethod.objects.filter(user=user, kind=MethodKind.PASSKEY, passwordless=True)
+
+
 def recovery_codes_left(user: Any) -> int:
     return RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
 
@@ -260,6 +265,8 @@ class SecurityInfo:
     addable_kinds: list[MethodKind]
     status: NextStep
     weakest_only: bool = False
+    has_password: bool = True
+    signs_in_with_passkey: bool = False  # at least one passkey signs in on its own
 
 
 def security_info(user: Any) -> SecurityInfo:
@@ -268,6 +275,7 @@ def security_info(user: Any) -> SecurityInfo:
     enabled = bool(settings_row and settings_row.two_step_enabled)
     left = recovery_codes_left(user)
     weakest_only = bool(methods) and all(m.kind == MethodKind.TEXT_MESSAGE for m in methods)
+    has_password = user.has_usable_password()
     return SecurityInfo(
         methods=methods,
         default=default_method(user, methods),
@@ -277,13 +285,30 @@ def security_info(user: Any) -> SecurityInfo:
         has_recovery_codes=has_recovery_codes(user),
         trusted_devices=active_trusted_devices(user).count(),
         addable_kinds=addable_kinds(user),
-        status=next_step(methods=methods, enabled=enabled, codes_left=left, weakest_only=weakest_only),
+        status=next_step(
+            methods=methods,
+            enabled=enabled,
+            codes_left=left,
+            weakest_only=weakest_only,
+            has_password=has_password,
+        ),
         weakest_only=weakest_only,
+        has_password=has_password,
+        signs_in_with_passkey=any(m.kind == MethodKind.PASSKEY and m.passwordless for m in methods),
     )
 
 
-def next_step(*, methods: list[SignInMethod], enabled: bool, codes_left: int, weakest_only: bool) -> NextStep:
+def next_step(
+    *,
+    methods: list[SignInMethod],
+    enabled: bool,
+    codes_left: int,
+    weakest_only: bool,
+    has_password: bool = True,
+) -> NextStep:
     """How well the account is protected, and the one change that would help most."""
+    if not has_password:
+        return _passwordless_step(methods)
     if not methods and not enabled:
         return NextStep(
             "weak",
@@ -356,4 +381,30 @@ def next_step(*, methods: list[SignInMethod], enabled: bool, codes_left: int, we
         "good",
         _("Your account is well protected"),
         _("Signing in needs your password and one of your sign-in methods."),
+    )
+
+
+def _passwordless_step(methods: list[SignInMethod]) -> NextStep:
+    """A passwordless account: its passkeys are the way in, and email the way back."""
+    passkeys = [m for m in methods if m.kind == MethodKind.PASSKEY and m.passwordless]
+    if not passkeys:
+        return NextStep(
+            "weak",
+            _("You have no password and no passkey"),
+            _("Set a password so you can sign in again; until then only an email reset gets you in."),
+            _("Set a password"),
+            reverse("account_set_password"),
+        )
+    if len(passkeys) == 1:
+        return NextStep(
+            "warn",
+            _("You sign in with one passkey"),
+            _("Add a second passkey, on another device, so losing one doesn't lock you out."),
+            _("Add a passkey"),
+            reverse("mfa_add_webauthn"),
+        )
+    return NextStep(
+        "good",
+        _("Your account is well protected"),
+        _("You sign in with a passkey: there is no password to steal or phish."),
     )

@@ -18,6 +18,8 @@ from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth.hashers import is_password_usable
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import formats, timezone, translation
@@ -107,7 +109,29 @@ def removal_decision(*, user: Any, method: SignInMethod) -> Decision:
                 "Add another method first, or turn off two-step verification."
             ),
         )
+    if (
+        method.is_passkey
+        and method.passwordless
+        and not _has_password(user)
+        and not selectors.passwordless_passkeys(user).exclude(pk=method.pk).exists()
+    ):
+        # SECURITY: without a password, this passkey is the only way in short of an email
+        # reset; removing it by mistake (or by someone at an unlocked computer) would
+        # leave the person out of their own account.
+        return Decision.deny(
+            "last_passkey",
+            _(
+                "This is the only passkey you sign in with, and your account has no password. "
+                "Set a password or add another passkey first."
+            ),
+        )
     return Decision.allow()
+
+
+def _has_password(user: Any) -> bool:
+    """Read from the database, not the request's copy: another request may have just changed it."""
+    stored = get_user_model().objects.filter(pk=user.pk).values_list("password", flat=True).first()
+    return bool(stored) and is_password_usable(stored)
 
 
 def can_remove_authenticator(authenticator: Authenticator) -> bool:
@@ -333,6 +357,55 @@ def rename_sign_in_method(*, user: Any, request: HttpRequest | None, method: Sig
             method=locked.kind,
             details={"kind": locked.kind, "from": before, "to": name, "name": name},
         )
+
+
+# --- A passwordless account ------------------------------------------------------------------
+
+
+def password_removal_decision(*, user: Any) -> Decision:
+    """Whether the person may remove their password now, and if not, why."""
+    decision = policies.evaluate(user, Action.PASSWORD_REMOVE)
+    if not decision.allowed:
+        return decision
+    if not _has_password(user):
+        return Decision.deny("no_password", _("Your account has no password."))
+    if not selectors.passwordless_passkeys(user).exists():
+        return Decision.deny(
+            "no_passkey",
+            _("Add a passkey that signs you in on its own first: without a password, it is how you sign in."),
+        )
+    return Decision.allow()
+
+
+def remove_password(*, user: Any, request: HttpRequest | None) -> int:
+    """Make the account passwordless; returns how many other sessions were signed out.
+
+    As with a password change, every other session is signed out and trusted devices are
+    forgotten: whoever knew the old password must not keep a way in.
+    """
+    policies.require(user, Action.PASSWORD_REMOVE, request=request)
+    ensure_fresh_sign_in(request=request, user=user)
+    with transaction.atomic():
+        # The same lock as removing a method: the last passkey cannot go at the same moment.
+        _settings_for_update(user)
+        decision = password_removal_decision(user=user)
+        if not decision.allowed:
+            raise Refused(decision.message, code=decision.reason_code)
+        user.set_unusable_password()
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "password_changed_at"])
+        if request is not None and hasattr(request, "session"):
+            # The session is bound to the password's hash; this one stays signed in.
+            update_session_auth_hash(request, user)
+        ended = _end_other_sessions(user=user, request=request)
+        forgotten = _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+        record_event(
+            "account:password:remove",
+            user=user,
+            request=request,
+            details={"sessions_ended": ended, "trusted_devices_forgotten": forgotten},
+        )
+    return ended
 
 
 # --- Removing methods and choosing the default ---------------------------------------------

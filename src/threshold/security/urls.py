@@ -9,6 +9,7 @@ urlpatterns = [
     path("methods/<uuid:public_id>/remove/", views.remove_method, name="security_remove_method"),
     path("methods/<uuid:public_id>/rename/", views.rename_method, name="security_rename_method"),
     path("methods/<uuid:public_id>/default/", views.make_default, name="security_make_default"),
+    path("password/remove/", views.remove_password, name="security_remove_password"),
     path("two-step/on/", views.two_step_on, name="security_two_step_on"),
     path("two-step/off/", views.two_step_off, name="security_two_step_off"),
     path("recovery-codes/", views.recovery_codes, name="security_recovery_codes"),

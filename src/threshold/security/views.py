@@ -192,6 +192,39 @@ def make_default(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("security_info")
 
 
+# --- A passwordless account ---------------------------------------------------------------------
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@handles_refusals
+def remove_password(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    decision = services.password_removal_decision(user=user)
+    if decision.allowed and _needs_fresh_sign_in(request):
+        return _reauthenticate(request)
+    if request.method == "POST" and decision.allowed:
+        ended = services.remove_password(user=user, request=request)
+        messages.success(request, _("Your password was removed. You now sign in with a passkey."))
+        if ended:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d other session was signed out.",
+                    "%(count)d other sessions were signed out.",
+                    ended,
+                )
+                % {"count": ended},
+            )
+        return redirect("security_info")
+    return render(
+        request,
+        "security/remove_password.html",
+        {"decision": decision, "passkeys": selectors.passwordless_passkeys(user)},
+    )
+
+
 # --- Two-step verification ----------------------------------------------------------------------
 
 
