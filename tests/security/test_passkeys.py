@@ -104,7 +104,19 @@ def test_the_passkey_choice_needs_a_device_that_checks_its_the_person(
         {"name": "No PIN", "passwordless": "on", "credential": json.dumps(credential)},
     )
     assert response.status_code == 200
-    assert not SignInMethod.objects.filter(user=person.user).exists()
+    assert "This key didn't check it's you with a PIN, fingerprint or face" in text(response)
+
+    # A challenge answers once: the same answer again is refused, in passkey words.
+    fresh = json_block(response, "passkey-options")["creation_options"]
+    again = person.authenticator.create(fresh, discoverable=False)
+    added = person.client.post(
+        "/accounts/2fa/webauthn/add/", {"name": "Key", "credential": json.dumps(again)}
+    )
+    assert added.status_code == 302
+    replay = {"name": "Replay", "credential": json.dumps(again)}
+    response = person.client.post("/accounts/2fa/webauthn/add/", replay)
+    assert "Your passkey couldn't be added." in text(response)
+    assert SignInMethod.objects.filter(user=person.user).count() == 1
 
 
 def test_adding_needs_a_recent_sign_in(person: Person, clock: Any) -> None:
@@ -232,8 +244,11 @@ def test_an_unknown_passkey_signs_nobody_in(user_with_passkey: Person, commits: 
         }
     )
     visitor = browser()
-    sign_in_with_passkey(visitor, stranger)
+    response = sign_in_with_passkey(visitor, stranger)
+    assert response["Location"] == "/accounts/login/"
     assert not is_signed_in(visitor)
+    page = text(visitor.get("/accounts/login/"))
+    assert "That passkey didn't sign you in." in page and "time on your phone" not in page
 
 
 def test_a_passkey_made_for_another_site_is_refused(user_with_passkey: Person) -> None:

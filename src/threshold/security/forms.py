@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
@@ -82,10 +84,36 @@ class AddPasskeyForm(AddWebAuthnForm):
             services.check_may_add_method(user=self.user, request=context.request)
         except PolicyDenied as exc:
             raise ValidationError(exc.decision.message, code=exc.decision.reason_code) from exc
-        cleaned = super().clean() or {}
+        chose_passkey = bool(self.cleaned_data.get("passwordless"))
+        if (
+            chose_passkey
+            and webauthn.registration_user_verified(self.cleaned_data.get("credential")) is False
+        ):
+            raise ValidationError(
+                _(
+                    "This key didn't check it's you with a PIN, fingerprint or face, so it can't sign you in on its own. "
+                    "Untick “Use it to sign in without a password” to add it as a security key for your second step."
+                ),
+                code="user_not_verified",
+            )
+        with _in_passkey_words(
+            _("Your passkey couldn't be added. Try again, or use another passkey or security key.")
+        ):
+            cleaned = super().clean() or {}
         if not self.errors:
             webauthn.remember_choice(context.request.session, passwordless=bool(cleaned.get("passwordless")))
         return cleaned
+
+
+@contextmanager
+def _in_passkey_words(message: Any) -> Iterator[None]:
+    """allauth words a failed passkey like a wrong code ("check the time on your phone")."""
+    try:
+        yield
+    except ValidationError as exc:
+        if getattr(exc, "code", None) == "incorrect_code":
+            raise ValidationError(message, code="incorrect_code") from exc
+        raise
 
 
 def _check_counter(credential: Any, authenticator: Authenticator) -> None:
@@ -116,7 +144,12 @@ class PasskeySignInForm(LoginWebAuthnForm):
                 ),
                 code="user_not_verified",
             )
-        authenticator: Authenticator = super().clean_credential()
+        with _in_passkey_words(
+            _(
+                "That passkey didn't sign you in. Try again, use another passkey, or sign in with your password."
+            )
+        ):
+            authenticator: Authenticator = super().clean_credential()
         _check_counter(credential, authenticator)
         return authenticator
 
@@ -126,7 +159,8 @@ class PasskeyReauthenticateForm(ReauthenticateWebAuthnForm):
 
     def clean_credential(self) -> Authenticator:
         credential = self.cleaned_data["credential"]
-        authenticator: Authenticator = super().clean_credential()
+        with _in_passkey_words(_("That passkey didn't work. Try again, or confirm it's you another way.")):
+            authenticator: Authenticator = super().clean_credential()
         _check_counter(credential, authenticator)
         return authenticator
 

@@ -21,6 +21,7 @@ from fido2.webauthn import (
     AttestedCredentialData,
     AuthenticationResponse,
     PublicKeyCredentialRpEntity,
+    RegistrationResponse,
     UserVerificationRequirement,
 )
 
@@ -112,6 +113,17 @@ def user_verified(response: AuthenticationResponse) -> bool:
 
 
 # --- Adding a passkey ---------------------------------------------------------------------
+
+
+def registration_user_verified(credential: Any) -> bool | None:
+    """Whether a new credential's device checked who was holding it; None if it is no credential."""
+    if not isinstance(credential, dict):
+        return None
+    try:
+        response = RegistrationResponse.from_dict(credential)
+    except (ValueError, TypeError, KeyError):
+        return None
+    return bool(response.response.attestation_object.auth_data.is_user_verified())
 
 
 def remember_choice(session: Any, *, passwordless: bool) -> None:
