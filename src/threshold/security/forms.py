@@ -53,6 +53,71 @@ class AuthenticatorAppForm(ActivateTOTPForm):
         return cleaned
 
 
+class ChangePasswordForm(AllauthChangePasswordForm):
+    """allauth's change-password form, which also needs a sign-in from the last 10 minutes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            # Sent to sign in again before typing anything (allauth's middleware answers
+            # FreshSignInRequired with the re-sign-in page and comes back here).
+            services.ensure_fresh_sign_in(request=context.request, user=self.user)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        try:
+            services.ensure_fresh_sign_in(request=context.request, user=self.user)
+        except FreshSignInRequired as exc:
+            # SECURITY: not raised on a POST, so the typed passwords are never parked in
+            # the session to be replayed after the re-sign-in.
+            raise ValidationError(
+                _(
+                    "Your sign-in is too old for this change. Reload this page and sign in again to change your password."
+                ),
+                code="fresh_sign_in",
+            ) from exc
+        return cleaned
+
+
+class SecondStepForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+    trust_device = forms.BooleanField(label=_("Don't ask again on this device for 30 days"), required=False)
+
+
+class RemoveMethodForm(forms.Form):
+    sign_out_others = forms.BooleanField(
+        label=_("Also sign out everywhere else (every other browser and device)"),
+        required=False,
+        help_text=_(
+            "Choose this if you removed the method because a device was lost or someone else may have it."
+        ),
+    )
+
+
+class TextMessageMethodForm(forms.Form):
+    phone = forms.ModelChoiceField(
+        label=_("Phone number"),
+        queryset=PhoneNumber.objects.none(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+    )
+
+    def __init__(self, *args: Any, phones: QuerySet[PhoneNumber], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["phone"]
+        field.queryset = phones  # type: ignore[attr-defined]
+        field.label_from_instance = lambda phone: phone.number  # type: ignore[attr-defined]
+
+
+# --- Passkeys -----------------------------------------------------------------------------
+
+
 class AddPasskeyForm(AddWebAuthnForm):
     """allauth's form for a new passkey, with our words, our rules and the person's choice.
 
@@ -179,43 +244,6 @@ class RenameMethodForm(forms.Form):
         return name
 
 
-class ChangePasswordForm(AllauthChangePasswordForm):
-    """allauth's change-password form, which also needs a sign-in from the last 10 minutes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if not self.is_bound:
-            # Sent to sign in again before typing anything (allauth's middleware answers
-            # FreshSignInRequired with the re-sign-in page and comes back here).
-            services.ensure_fresh_sign_in(request=context.request, user=self.user)
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        try:
-            services.ensure_fresh_sign_in(request=context.request, user=self.user)
-        except FreshSignInRequired as exc:
-            # SECURITY: not raised on a POST, so the typed passwords are never parked in
-            # the session to be replayed after the re-sign-in.
-            raise ValidationError(
-                _(
-                    "Your sign-in is too old for this change. Reload this page and sign in again to change your password."
-                ),
-                code="fresh_sign_in",
-            ) from exc
-        return cleaned
-
-
-class SecondStepForm(forms.Form):
-    code = forms.CharField(
-        label=_("Code"),
-        max_length=32,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
-        ),
-    )
-    trust_device = forms.BooleanField(label=_("Don't ask again on this device for 30 days"), required=False)
-
-
 class PasskeyStepForm(forms.Form):
     """The second step with a passkey: the browser's answer, posted by passkeys.js."""
 
@@ -227,28 +255,3 @@ class PasskeyStepForm(forms.Form):
         },
     )
     trust_device = forms.BooleanField(label=_("Don't ask again on this device for 30 days"), required=False)
-
-
-class RemoveMethodForm(forms.Form):
-    sign_out_others = forms.BooleanField(
-        label=_("Also sign out everywhere else (every other browser and device)"),
-        required=False,
-        help_text=_(
-            "Choose this if you removed the method because a device was lost or someone else may have it."
-        ),
-    )
-
-
-class TextMessageMethodForm(forms.Form):
-    phone = forms.ModelChoiceField(
-        label=_("Phone number"),
-        queryset=PhoneNumber.objects.none(),
-        widget=forms.RadioSelect,
-        empty_label=None,
-    )
-
-    def __init__(self, *args: Any, phones: QuerySet[PhoneNumber], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["phone"]
-        field.queryset = phones  # type: ignore[attr-defined]
-        field.label_from_instance = lambda phone: phone.number  # type: ignore[attr-defined]
