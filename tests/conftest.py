@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import re
 import socket
 import threading
 import time
+import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -164,6 +167,48 @@ def contoso(db: Any) -> Organization:
 @pytest.fixture
 def work_user(contoso: Organization) -> User:
     return make_user("megan@contoso.example", kind=AccountKind.WORK, organization=contoso, given_name="Megan")
+
+
+def redis_url() -> str:
+    """The Redis to test against (``THRESHOLD_TEST_REDIS_URL``); in CI its absence fails the run."""
+    url = os.environ.get("THRESHOLD_TEST_REDIS_URL", "")
+    if not url:
+        message = (
+            "SKIPPED LOUDLY: THRESHOLD_TEST_REDIS_URL is not set, so nothing was tested against Redis "
+            "(set it, e.g. redis://127.0.0.1:6379/15)"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        warnings.warn(message, pytest.PytestWarning, stacklevel=2)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(params=["database", "redis"])
+def shared_cache(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The cache every app process shares: the database's, or Redis in its own key space."""
+    if request.param == "database":
+        yield "database"
+        return
+    import redis
+    from django.test import override_settings
+
+    url = redis_url()
+    prefix = f"threshold-test-{uuid.uuid4().hex[:12]}"
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    client = redis.Redis.from_url(url)
+    with override_settings(CACHES=caches):
+        yield "redis"
+    # Only our keys: never FLUSHDB a Redis that other runs may share.
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+    client.close()
 
 
 _real_time = time.time

@@ -123,8 +123,16 @@ def test_the_alert_is_in_the_persons_language(
             user=user,
             context=RequestContext(ip=BRITISH_ADDRESS, user_agent=WINDOWS_CHROME),
         )
-    text = Mailbox.text(alerts(mailbox, user.email)[0])
-    assert "Reino Unido" in text  # the country is named in Spanish
+    [message] = mailbox.to(user.email)
+    assert str(message["Subject"]) == "Threshold: Alerta de seguridad: Contraseña cambiada"
+    text = Mailbox.text(message)
+    assert "Hola, Ada:" in text
+    assert "Se ha cambiado tu contraseña y se han cerrado todas las demás sesiones." in text
+    assert "Chrome en Windows" in text
+    assert f"Reino Unido (aproximada, según la dirección IP {BRITISH_ADDRESS})" in text  # country in Spanish
+    assert "Si no has sido tú, protege tu cuenta ahora:" in text
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert "No fui yo</a>" in html
 
 
 def test_phone_alerts_show_only_the_last_digits(

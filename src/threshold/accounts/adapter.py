@@ -35,11 +35,18 @@ REPLACED_NOTIFICATIONS = frozenset(
 
 class AccountAdapter(DefaultAccountAdapter):
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
-        """Growing delays after failed sign-ins, per account and per client address."""
+        """Growing delays after failed sign-ins, per account and per client address.
+
+        The attempt counts as failed from here on (see ``throttle``); a wrong password needs
+        no further bookkeeping, so ``authentication_failed`` keeps allauth's no-op.
+        """
         services.ensure_sign_in_allowed(request=request, email=credentials.get("email", ""))
 
-    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
-        services.note_failed_sign_in(request=request, email=credentials.get("email", ""))
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            services.note_password_accepted(request=request, email=credentials.get("email", ""))
+        return user
 
     def get_login_stages(self) -> list[str]:
         """Two-step verification at sign-in is threshold.security's stage."""
@@ -69,6 +76,14 @@ class AccountAdapter(DefaultAccountAdapter):
         if template_prefix in REPLACED_NOTIFICATIONS:
             return
         super().send_notification_mail(template_prefix, user, context, email)
+
+    def login(self, request: HttpRequest, user: Any) -> None:
+        """From the moment of sign-in, the request speaks the person's language: allauth's
+        "Successfully signed in" message is made later in this same request."""
+        super().login(request, user)
+        if getattr(user, "locale", ""):
+            translation.activate(user.locale)
+            request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """The person's language and time zone start as the ones the browser asked for."""

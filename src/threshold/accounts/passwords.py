@@ -25,6 +25,14 @@ MAX_LENGTH = 128
 MIN_SCORE = 2  # zxcvbn: 0 too guessable … 4 very unguessable
 
 
+_ALNUM = re.compile(r"[\W_]+")
+
+
+def _length_ok(password: str) -> bool:
+    # The other rules stay quiet while the length rule refuses: one reason at a time.
+    return MIN_LENGTH <= len(password) <= MAX_LENGTH
+
+
 @cache
 def blocklist() -> frozenset[str]:
     path = Path(django.contrib.auth.__file__).parent / "common-passwords.txt.gz"
@@ -52,15 +60,12 @@ class LengthValidator:
             )
 
     def get_help_text(self) -> str:
-        return _("Use %(min)d to %(max)d characters. A few unrelated words make a strong password.") % {
-            "min": MIN_LENGTH,
-            "max": MAX_LENGTH,
-        }
+        return _("Use %(min)d to %(max)d characters.") % {"min": MIN_LENGTH, "max": MAX_LENGTH}
 
 
 class BlocklistValidator:
     def validate(self, password: str, user: Any = None) -> None:
-        if password.strip().lower() in blocklist():
+        if _length_ok(password) and password.strip().lower() in blocklist():
             raise ValidationError(
                 _(
                     "This password appears in lists of leaked passwords that attackers try first. "
@@ -70,7 +75,7 @@ class BlocklistValidator:
             )
 
     def get_help_text(self) -> str:
-        return _("It must not be a commonly used or leaked password.")
+        return _("Don't use a common or leaked password.")
 
 
 def context_words(user: Any) -> list[str]:
@@ -91,25 +96,40 @@ def context_words(user: Any) -> list[str]:
 
 class ContextWordsValidator:
     def validate(self, password: str, user: Any = None) -> None:
+        if not _length_ok(password):
+            return  # the length rule already says why
         lowered = password.lower()
-        for word in context_words(user):
-            if word in lowered and len(word) * 2 >= len(lowered) - 4:
-                raise ValidationError(
-                    _(
-                        "This password is mostly your name or email address (“%(word)s”). Choose something unrelated to you."
-                    )
-                    % {"word": word},
-                    code="password_context",
+        found = [word for word in context_words(user) if word in lowered]
+        if not found:
+            return
+        rest = lowered
+        for word in sorted(found, key=len, reverse=True):
+            rest = rest.replace(word, "")
+        # "Mostly": once every name or email part is taken out (repeats too, as in
+        # "navy.navy.navy"), at most half of the letters and digits are left.
+        if len(_ALNUM.sub("", rest)) * 2 <= len(_ALNUM.sub("", lowered)):
+            raise ValidationError(
+                _(
+                    "This password is mostly your name or email address (“%(word)s”). Choose something unrelated to you."
                 )
+                % {"word": found[0]},
+                code="password_context",
+            )
 
     def get_help_text(self) -> str:
-        return _("It must not be based on your name or email address.")
+        return _("Don't use your name or email address.")
 
 
 class StrengthValidator:
     def validate(self, password: str, user: Any = None) -> None:
         if len(password) > 64:
             return  # zxcvbn's cost grows with length; a password this long passes the floor anyway
+        if not _length_ok(password) or password.strip().lower() in blocklist():
+            return  # the length or blocklist rule already says why, in plainer words
+        try:
+            ContextWordsValidator().validate(password, user)
+        except ValidationError:
+            return  # so does the context rule
         result = zxcvbn(password, user_inputs=context_words(user))
         if result["score"] < MIN_SCORE:
             hint = result["feedback"].get("warning") or ""
@@ -121,4 +141,4 @@ class StrengthValidator:
             raise ValidationError(message, code="password_weak")
 
     def get_help_text(self) -> str:
-        return _("It must not be easy to guess.")
+        return _("Make it hard to guess: a few unrelated words work well.")

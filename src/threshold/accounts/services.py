@@ -11,6 +11,7 @@ from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import formats, timezone, translation
@@ -38,9 +39,12 @@ def supported_language(code: str | None) -> str:
 
 
 def ensure_sign_in_allowed(*, request: HttpRequest, email: str) -> None:
-    """Refuse a sign-in attempt while its account or client address must wait."""
-    ctx = context_of(request)
-    verdict = throttle.check(email=email, ip=ctx.ip)
+    """Start a sign-in attempt, or refuse it while its account or client address must wait.
+
+    SECURITY: the refusal reads the same whether or not an account has this email, and it
+    comes before any password hashing, so it costs an attacker's target nothing.
+    """
+    verdict = throttle.begin_attempt(email=email, ip=context_of(request).ip)
     if verdict.allowed:
         return
     from threshold.accounts.selectors import user_by_email
@@ -65,17 +69,23 @@ def ensure_sign_in_allowed(*, request: HttpRequest, email: str) -> None:
     )
 
 
-def note_failed_sign_in(*, request: HttpRequest, email: str) -> None:
-    throttle.record_failure(email=email, ip=context_of(request).ip)
+def note_password_accepted(*, request: HttpRequest, email: str) -> None:
+    """The attempt begun by ``ensure_sign_in_allowed`` was no failure after all."""
+    throttle.attempt_succeeded(email=email, ip=context_of(request).ip)
 
 
 def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
-    """A successful sign-in clears the account's failure count (not the address's)."""
+    """A successful sign-in clears the account's failure count (not the address's).
+
+    It is recorded scored against the account's history, and an unfamiliar one alerts the
+    person (activity/risk.py); a sign-in with a passkey alone is recorded as one.
+    """
+    from threshold.activity.services import record_sign_in
     from threshold.security.selectors import used_passwordless_passkey
 
     throttle.record_success(email=user.email)
     method = "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
-    record_event("account:signin:success", user=user, request=request, method=method)
+    record_sign_in(user=user, request=request, method=method)
 
 
 # --- Profile ----------------------------------------------------------------------------
@@ -392,6 +402,7 @@ def sign_out_everywhere(*, user: User, request: HttpRequest, include_current: bo
 def create_admin(*, email: str) -> tuple[User, str]:
     """Create a staff account with a one-time random password, returned once to print."""
     email = email.strip().lower()
+    validate_email(email)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError(_("An account with this email address already exists."))
     password = secrets.token_urlsafe(18)

@@ -5,13 +5,22 @@ failures each further failure doubles the wait before the next try for that acco
 with a larger allowance, for that client address), capped at 15 minutes. The account key
 is the normalised email, hashed, whether or not an account has it, so the answer for an
 unknown email is the same as for a known one.
+
+SECURITY: an attempt counts as a failure from the moment it starts, before the password
+is hashed, and a right password gives it back. Counting only after the hash let any number
+of parallel requests pass the check together, each with its own guess; now the check and
+the count happen together under a short lock per key (``cache.add`` is atomic in Redis and
+in the database cache alike), so parallel guesses are limited exactly as serial ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import random
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -20,6 +29,10 @@ FREE_FAILURES_PER_ACCOUNT = 4
 FREE_FAILURES_PER_ADDRESS = 20
 MAX_DELAY_SECONDS = 15 * 60
 MEMORY_SECONDS = 24 * 3600
+LOCK_SECONDS = 5  # a crashed process's lock frees itself after this long
+LOCK_WAIT_SECONDS = 3.0
+
+State = tuple[int, float]  # (failures, time of the latest attempt)
 
 
 @dataclass(frozen=True)
@@ -38,38 +51,80 @@ def _address_key(ip: str) -> str:
 
 
 def delay_for(failures: int, free: int) -> int:
+    """Seconds to wait after ``failures`` failures when ``free`` of them cost nothing."""
     if failures < free:
         return 0
-    return min(2 ** (failures - free + 1), MAX_DELAY_SECONDS)
+    return min(2 ** min(failures - free + 1, 20), MAX_DELAY_SECONDS)
 
 
-def _wait(key: str, free: int, now: float) -> int:
-    state = cache.get(key)
+def _wait(state: State | None, free: int, now: float) -> int:
     if not state:
         return 0
     failures, last = state
-    remaining = last + delay_for(failures, free) - now
-    return max(0, math.ceil(remaining))
+    return max(0, math.ceil(last + delay_for(failures, free) - now))
+
+
+@contextmanager
+def _locked(keys: Iterable[str]) -> Iterator[None]:
+    """Hold a short lock on each key (in a fixed order, so two holders never deadlock)."""
+    held: list[str] = []
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    try:
+        for key in sorted(keys):
+            lock = f"{key}:lock"
+            while not cache.add(lock, 1, LOCK_SECONDS):
+                if time.monotonic() > deadline:
+                    # Better a count that is off by one than a sign-in page that hangs.
+                    break
+                time.sleep(0.005 + random.random() * 0.01)
+            else:
+                held.append(lock)
+        yield
+    finally:
+        if held:
+            cache.delete_many(held)
+
+
+def _keys(email: str, ip: str) -> dict[str, int]:
+    return {_account_key(email): FREE_FAILURES_PER_ACCOUNT, _address_key(ip): FREE_FAILURES_PER_ADDRESS}
 
 
 def check(*, email: str, ip: str) -> Verdict:
+    """Whether an attempt could start now, without counting one."""
     now = time.time()
-    wait = max(
-        _wait(_account_key(email), FREE_FAILURES_PER_ACCOUNT, now),
-        _wait(_address_key(ip), FREE_FAILURES_PER_ADDRESS, now),
-    )
+    keys = _keys(email, ip)
+    states = cache.get_many(list(keys))
+    wait = max(_wait(states.get(key), free, now) for key, free in keys.items())
     return Verdict(allowed=wait == 0, retry_after=wait)
 
 
-def record_failure(*, email: str, ip: str) -> None:
-    now = time.time()
-    for key in (_account_key(email), _address_key(ip)):
+def begin_attempt(*, email: str, ip: str) -> Verdict:
+    """Start a sign-in attempt: refuse it while its account or address must wait, else count it."""
+    keys = _keys(email, ip)
+    with _locked(keys):
+        now = time.time()
+        states = cache.get_many(list(keys))
+        wait = max(_wait(states.get(key), free, now) for key, free in keys.items())
+        if wait:
+            return Verdict(allowed=False, retry_after=wait)
+        cache.set_many(
+            {key: ((states[key][0] if key in states else 0) + 1, now) for key in keys}, MEMORY_SECONDS
+        )
+    return Verdict(allowed=True)
+
+
+def attempt_succeeded(*, email: str, ip: str) -> None:
+    """The password was right: the account starts afresh, and the address gets its attempt back."""
+    cache.delete(_account_key(email))
+    key = _address_key(ip)
+    with _locked([key]):
         state = cache.get(key)
-        failures = state[0] + 1 if state else 1
-        cache.set(key, (failures, now), MEMORY_SECONDS)
+        if state:
+            cache.set(key, (max(0, state[0] - 1), state[1]), MEMORY_SECONDS)
 
 
 def record_success(*, email: str) -> None:
+    """Any sign-in (by password, or after a code proved the mailbox) clears the account's count."""
     cache.delete(_account_key(email))
 
 
@@ -88,12 +143,15 @@ def take(limits: list[tuple[str, int, int]]) -> int:
     for key, allowed, window in limits:
         bucket = int(now // window)
         full_key = f"limit:{key}:{window}:{bucket}"
-        cache.add(full_key, 0, window + 60)
-        try:
-            count = cache.incr(full_key)
-        except ValueError:  # expired between add and incr
-            cache.set(full_key, 1, window + 60)
-            count = 1
+        # SECURITY: Redis increments atomically, but the database cache's incr is a read
+        # then a write: without the lock, 3 of 20 parallel requests got through "1 per 30 s".
+        with _locked([full_key]):
+            cache.add(full_key, 0, window + 60)
+            try:
+                count = cache.incr(full_key)
+            except ValueError:  # expired between add and incr
+                cache.set(full_key, 1, window + 60)
+                count = 1
         if count > allowed:
             wait = max(wait, math.ceil((bucket + 1) * window - now))
     return wait

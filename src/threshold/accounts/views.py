@@ -11,9 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from threshold.accounts import phones, photos, selectors, services
@@ -93,6 +95,8 @@ def your_info(request: HttpRequest) -> HttpResponse:
         bound = {"profile_form": form}
     if form.is_valid():
         changed = services.update_profile(user=request.user, request=request, changes=form.cleaned_data)  # type: ignore[arg-type]
+        if "locale" in changed:
+            translation.activate(request.user.locale)  # type: ignore[union-attr]  # say so in the new language
         if changed:
             messages.success(request, _("Your changes were saved."))
         else:
@@ -296,6 +300,11 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         return redirect("account_login")
     messages.success(
         request,
-        _("Signed out of %(count)d other session(s). This browser stays signed in.") % {"count": ended},
+        ngettext(
+            "Signed out of %(count)d other session. This browser stays signed in.",
+            "Signed out of %(count)d other sessions. This browser stays signed in.",
+            ended,
+        )
+        % {"count": ended},
     )
     return redirect("overview")

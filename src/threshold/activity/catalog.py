@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from django.conf import settings
+from django.utils import formats, timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+
+from threshold.core.context import country_name
 
 
 class Severity(StrEnum):
@@ -55,6 +61,9 @@ class EventType:
     category: Category
     severity: Severity = Severity.INFO
     notify_user: bool = False
+    # An attempt to sign in (succeeded, failed or blocked): counted in the sign-in chart, and a
+    # failed one counts towards "success after several failures" (activity/risk.py).
+    sign_in_attempt: bool = False
     org_visible: bool = True
     retention: Retention = Retention.CHANGE
     alert: Promise | None = None
@@ -63,13 +72,20 @@ class EventType:
 
 _TYPES = [
     # Sign-ins
-    EventType("account:signin:success", _("Signed in"), Category.SIGN_IN, retention=Retention.SIGN_IN),
+    EventType(
+        "account:signin:success",
+        _("Signed in"),
+        Category.SIGN_IN,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+    ),
     EventType(
         "account:signin:failure",
         _("Sign-in failed: wrong password"),
         Category.SIGN_IN,
         Severity.NOTICE,
         retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
     ),
     EventType(
         "account:signin:throttled",
@@ -77,6 +93,7 @@ _TYPES = [
         Category.SIGN_IN,
         Severity.WARNING,
         retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
     ),
     EventType("account:signout", _("Signed out"), Category.SIGN_IN, retention=Retention.SIGN_IN),
     EventType(
@@ -84,6 +101,19 @@ _TYPES = [
         _("Signed out everywhere"),
         Category.CHANGE,
         Severity.NOTICE,
+    ),
+    # The person's answer about one of their sign-ins (Recent activity).
+    EventType(
+        "account:signin:confirmed",
+        _("Sign-in confirmed as you"),
+        Category.CHANGE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:signin:reported",
+        _("Sign-in reported as not you"),
+        Category.CHANGE,
+        Severity.WARNING,
     ),
     # The account itself
     EventType("account:create", _("Account created"), Category.CHANGE),
@@ -272,6 +302,7 @@ _TYPES = [
         Category.SIGN_IN,
         Severity.NOTICE,
         retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
     ),
     EventType(
         "account:signin:second_step:throttled",
@@ -279,6 +310,7 @@ _TYPES = [
         Category.SIGN_IN,
         Severity.WARNING,
         retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
     ),
     EventType(
         "account:signin:code_sent",
@@ -314,3 +346,109 @@ CATALOG: dict[str, EventType] = {event.code: event for event in _TYPES}
 def get(code: str) -> EventType:
     """The declared event type for ``code``; an unknown code is a programming error."""
     return CATALOG[code]
+
+
+def label_for(code: str) -> str:
+    """The human label of ``code``; the code itself for a type no longer declared (kept rows)."""
+    event_type = CATALOG.get(code)
+    return str(event_type.label) if event_type is not None else code
+
+
+def codes(*, category: Category | None = None, retention: Retention | None = None) -> list[str]:
+    """Every declared code of a category and/or retention class."""
+    return [
+        t.code
+        for t in _TYPES
+        if (category is None or t.category == category) and (retention is None or t.retention == retention)
+    ]
+
+
+def sign_in_attempt_codes() -> list[str]:
+    return [t.code for t in _TYPES if t.sign_in_attempt]
+
+
+# --- Words for what an event carries -----------------------------------------------------------
+
+METHODS: dict[str, Promise] = {
+    "password": _("Password"),
+    "passkey": _("Passkey or security key"),
+    "webauthn": _("Passkey or security key"),
+    "authenticator_app": _("Authenticator app"),
+    "totp": _("Authenticator app"),
+    "text_message": _("Text message"),
+    "recovery_code": _("Recovery code"),
+    "recovery_codes": _("Recovery code"),
+    "trusted_device": _("Trusted device"),
+    "email_code": _("Code sent by email"),
+}
+
+DEVICE_KINDS: dict[str, Promise] = {
+    "desktop": _("Computer"),
+    "phone": _("Phone"),
+    "tablet": _("Tablet"),
+    "bot": _("Automated client"),
+    "unknown": _("Unknown kind of device"),
+}
+
+# Labels of the keys an event's ``details`` may hold, in the order the expanded view shows
+# them. A key not listed here is kept in the row but not shown.
+DETAILS: dict[str, Promise] = {
+    "email": _("Email address"),
+    "from": _("Before"),
+    "to": _("After"),
+    "fields": _("Changed"),
+    "sessions_ended": _("Other sessions ended"),
+    "including_this_one": _("Including the browser it was done from"),
+    "retry_after": _("Seconds to wait before the next try"),
+    "via": _("Done with"),
+    "sign_in_at": _("Sign-in time"),
+    "sign_in_device": _("Sign-in device"),
+    "sign_in_country": _("Sign-in country"),
+    "sign_in_ip": _("Sign-in address"),
+}
+
+PROFILE_FIELDS: dict[str, Promise] = {
+    "display_name": _("display name"),
+    "given_name": _("first name"),
+    "family_name": _("last name"),
+    "locale": _("language"),
+    "time_zone": _("time zone"),
+}
+
+
+def country_label(code: str) -> str:
+    """A country's name in the active language ("" for an unknown location)."""
+    return country_name(code, translation.get_language() or settings.LANGUAGE_CODE) if code else ""
+
+
+def method_label(method: str) -> str:
+    label = METHODS.get(method)
+    return str(label) if label is not None else method
+
+
+def device_kind_label(kind: str) -> str:
+    return str(DEVICE_KINDS.get(kind, DEVICE_KINDS["unknown"]))
+
+
+def detail_rows(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An event's details as (label, value) pairs in words, for the expanded view."""
+    rows = []
+    for key, label in DETAILS.items():
+        if key not in details or details[key] in (None, "", []):
+            continue
+        rows.append((str(label), _detail_value(key, details[key])))
+    return rows
+
+
+def _detail_value(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if key == "fields" and isinstance(value, list):
+        return ", ".join(str(PROFILE_FIELDS.get(str(v), v)) for v in value)
+    if key == "sign_in_country":
+        return country_label(str(value))
+    if key == "sign_in_at":
+        parsed = parse_datetime(str(value))
+        if parsed is not None:
+            return formats.date_format(timezone.localtime(parsed), "DATETIME_FORMAT")
+    return str(value)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from threshold.activity import catalog
-from threshold.activity.models import Result, SecurityEvent
+from threshold.activity import alerts, catalog, risk, selectors
+from threshold.activity.models import EventReport, Result, SecurityEvent, SignInAssessment, Verdict
 from threshold.core.context import RequestContext, context_of, country_name
 
 logger = logging.getLogger(__name__)
@@ -167,7 +170,7 @@ def send_security_alert(*, event_id: int) -> int:
             "more": alert_lines(event),
             "occurred_at": event.occurred_at,
             "time_zone": getattr(user, "time_zone", "") or "UTC",
-            "device": event.device_label,
+            "device": event.device,  # in the person's language, not the recording request's
             "country": country_name(event.country, language) if event.country else "",
             "ip": event.ip or "",
             "change_password_url": base_url + reverse("account_change_password"),
@@ -188,3 +191,112 @@ def send_security_alert(*, event_id: int) -> int:
             continue
         sent += 1
     return sent
+
+
+# --- Sign-ins ------------------------------------------------------------------------------
+
+
+def record_sign_in(*, user: Any, request: HttpRequest | None, method: str) -> SecurityEvent:
+    """Record a successful sign-in, scored against the account's history (activity/risk.py).
+
+    The assessment is made before the event is written, so the sign-in is never compared
+    with itself. An unfamiliar one emails the person once the transaction has committed.
+    """
+    ctx = context_of(request)
+    now = timezone.now()
+    assessment = risk.assess_sign_in(user=user, context=ctx, occurred_at=now)
+    with transaction.atomic():
+        event = record_event("account:signin:success", user=user, context=ctx, method=method, occurred_at=now)
+        if assessment.reasons:
+            SignInAssessment.objects.create(
+                event=event,
+                score=assessment.score,
+                unfamiliar=assessment.unfamiliar,
+                reasons=assessment.reasons_json(),
+            )
+        if assessment.unfamiliar:
+            transaction.on_commit(partial(alerts.send_unfamiliar_sign_in, event_id=event.pk))
+    return event
+
+
+class NotYourSignIn(Exception):
+    """The event is not one of this account's sign-ins (or does not exist): answer 404."""
+
+
+def answer_sign_in(*, user: Any, event_id: int, verdict: Verdict, request: HttpRequest | None) -> EventReport:
+    """Record the person's answer about one of their sign-ins: "This was me" or "This wasn't me".
+
+    SECURITY: "This wasn't me" cannot be taken back from a signed-in session, since whoever
+    signed in unseen could otherwise clear the report; "This was me" can still become
+    "This wasn't me". Each answer given is itself a recorded event.
+    """
+    event = selectors.sign_in_event(user, event_id)
+    if event is None:
+        raise NotYourSignIn(event_id)
+    with transaction.atomic():
+        report, created = EventReport.objects.select_for_update().get_or_create(
+            event=event, defaults={"verdict": verdict}
+        )
+        if not created:
+            if report.verdict == verdict or report.verdict == Verdict.NOT_ME:
+                return report
+            report.verdict = verdict
+            report.answered_at = timezone.now()
+            report.save(update_fields=["verdict", "answered_at"])
+        record_event(
+            "account:signin:reported" if verdict == Verdict.NOT_ME else "account:signin:confirmed",
+            user=user,
+            request=request,
+            details={
+                "sign_in_at": event.occurred_at.isoformat(),
+                "sign_in_device": event.device_label,
+                "sign_in_country": event.country,
+                "sign_in_ip": event.ip or "",
+            },
+        )
+    return report
+
+
+# --- Retention -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pruned:
+    sign_in: int
+    change: int
+
+    @property
+    def total(self) -> int:
+        return self.sign_in + self.change
+
+
+def prune_events(*, now: datetime | None = None, batch_size: int = 1000) -> Pruned:
+    """Delete events past their retention period, a batch at a time.
+
+    Sign-in events are kept ``ACTIVITY_RETENTION_DAYS``; everything else (security changes,
+    and any type no longer in the catalogue) ``CHANGE_RETENTION_DAYS``. Short batches keep
+    each transaction, and the lock it holds, small while sign-ins go on.
+    """
+    now = now or timezone.now()
+    sign_in_codes = catalog.codes(retention=catalog.Retention.SIGN_IN)
+    sign_in_cutoff = now - timedelta(days=settings.ACTIVITY_RETENTION_DAYS)
+    change_cutoff = now - timedelta(days=settings.CHANGE_RETENTION_DAYS)
+    sign_ins = _delete_in_batches(
+        SecurityEvent.objects.filter(code__in=sign_in_codes, occurred_at__lt=sign_in_cutoff), batch_size
+    )
+    changes = _delete_in_batches(
+        SecurityEvent.objects.exclude(code__in=sign_in_codes).filter(occurred_at__lt=change_cutoff),
+        batch_size,
+    )
+    return Pruned(sign_in=sign_ins, change=changes)
+
+
+def _delete_in_batches(events: QuerySet[SecurityEvent], batch_size: int) -> int:
+    deleted = 0
+    while True:
+        ids = list(events.order_by("occurred_at").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        with transaction.atomic():
+            SecurityEvent.objects.filter(pk__in=ids).delete()
+        deleted += len(ids)

@@ -64,7 +64,7 @@ def database(name: str, default_sqlite: Path) -> dict[str, Any]:
     """A Django DATABASES entry from ``sqlite:///path`` or ``postgres://user:pw@host:port/db``."""
     raw = text(name)
     if not raw:
-        return _sqlite(default_sqlite)
+        return _sqlite_at(name, default_sqlite)
     parts = urlsplit(raw)
     if parts.scheme == "sqlite":
         path = unquote(parts.path)
@@ -72,9 +72,10 @@ def database(name: str, default_sqlite: Path) -> dict[str, Any]:
             path = path[1:]
         elif path.startswith("/"):
             path = path[1:] or str(default_sqlite)
-        return _sqlite(Path(path) if path else default_sqlite)
+        return _sqlite_at(name, Path(path) if path else default_sqlite)
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        options.setdefault("connect_timeout", "10")  # a wrong host fails start-up, not hangs it
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parts.path.lstrip("/")) or "threshold",
@@ -88,7 +89,16 @@ def database(name: str, default_sqlite: Path) -> dict[str, Any]:
             "TEST": {"NAME": _test_database_name(unquote(parts.path.lstrip("/")) or "threshold")},
         }
     ERRORS.append(f"{name} has the unsupported scheme {parts.scheme!r}; use sqlite:///path or postgres://…")
-    return _sqlite(default_sqlite)
+    return _sqlite(Path(":memory:"))  # only so that the checks can report the line above
+
+
+def _sqlite_at(name: str, path: Path) -> dict[str, Any]:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        ERRORS.append(f"{name}: cannot create the folder {path.parent} for the database ({exc.strerror}).")
+        return _sqlite(Path(":memory:"))  # only so that the checks can report the line above
+    return _sqlite(path)
 
 
 def _sqlite(path: Path) -> dict[str, Any]:
@@ -155,8 +165,8 @@ def secret_key(name: str, var_dir: Path) -> str:
     """The secret key from the environment, or one generated once into ``var/`` (mode 0600)."""
     value = text(name)
     if value:
-        if len(value) < 32:
-            ERRORS.append(f"{name} is too short: use at least 32 random characters.")
+        if len(value) < 50 or len(set(value)) < 5:
+            ERRORS.append(f"{name} is too short or too plain: use at least 50 random characters.")
         return value
     path = var_dir / "secret_key"
     try:

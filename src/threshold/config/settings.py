@@ -140,11 +140,31 @@ ACCOUNT_ADAPTER = "threshold.accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_SIGNUP_FORM_CLASS = "threshold.accounts.forms.SignupDetailsForm"
+ACCOUNT_FORMS = {
+    name: f"threshold.accounts.allauth_forms.{cls}"
+    for name, cls in {
+        "login": "LoginForm",
+        "signup": "SignupForm",
+        "set_password": "SetPasswordForm",
+        "reset_password": "ResetPasswordForm",
+        "reset_password_from_key": "ResetPasswordKeyForm",
+        "reauthenticate": "ReauthenticateForm",
+        "confirm_email_verification_code": "ConfirmEmailVerificationCodeForm",
+        "confirm_password_reset_code": "ConfirmPasswordResetCodeForm",
+        "confirm_reauthentication_code": "ConfirmReauthenticationCodeForm",
+    }.items()
+}
+# Security info's form adds the fresh-sign-in rule on top of accounts' change-password form.
+ACCOUNT_FORMS["change_password"] = "threshold.security.forms.ChangePasswordForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = 5
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 15 * 60
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = 3  # "Send a new code", up to three times
+# No "use a different address" while verifying: allauth cannot offer it for the stand-in
+# process it runs for an address that already has an account, so the page would differ.
+ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_UNIQUE_EMAIL = True
@@ -165,7 +185,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": False,
     "login": "60/m/ip",
     "signup": "20/m/ip",
-    "confirm_email": "1/3m/key",
+    # A new code at most every 10 s (what "Send a new code" needs) and 10 an hour per address,
+    # so nobody can flood someone's inbox through sign-up or resend.
+    "confirm_email": "1/10s/key,10/h/key",
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
@@ -195,7 +217,6 @@ MFA_TOTP_ISSUER = "Threshold"
 # One 30-second step either side, for phones whose clock drifts; a used code stays
 # refused for the whole window (allauth records it in the shared cache).
 MFA_TOTP_TOLERANCE = 1
-ACCOUNT_FORMS = {"change_password": "threshold.security.forms.ChangePasswordForm"}
 USERSESSIONS_TRACK_ACTIVITY = True
 
 # --- Sessions and cookies ---------------------------------------------------------------
@@ -267,6 +288,11 @@ DEFAULT_FROM_EMAIL = env.text("THRESHOLD_FROM_EMAIL") or f"Threshold <no-reply@{
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_GATEWAY = env.text("THRESHOLD_SMS_GATEWAY") or "threshold.core.sms.OutboxSmsGateway"
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+# --- Recent activity ----------------------------------------------------------------------------
+# Sign-ins are kept this many days, security changes longer (`threshold prune_activity`).
+ACTIVITY_RETENTION_DAYS = env.integer("THRESHOLD_ACTIVITY_RETENTION_DAYS", 90, minimum=1)
+CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, minimum=1)
 
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+from django.db import DatabaseError, connections
 
 
 @register(Tags.security, deploy=False)
@@ -58,6 +59,27 @@ def production_configuration(app_configs: Any, **kwargs: Any) -> list[Error]:
     if not settings.HTTPS:
         errors.append(Error("THRESHOLD_BASE_URL must be https:// in production.", id="threshold.E103"))
     return errors
+
+
+@register("threshold")
+def database_reachable(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """A database URL that parses but leads nowhere is as wrong as one that does not parse."""
+    if any(message.startswith("THRESHOLD_DATABASE_URL") for message in settings.THRESHOLD_CONFIG_ERRORS):
+        return []  # already reported, in plainer words
+    connection = connections["default"]
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        reason = (str(exc).strip().splitlines() or ["no reason given"])[0]
+        target = connection.settings_dict.get("HOST") or connection.settings_dict.get("NAME")
+        return [
+            Error(
+                f"THRESHOLD_DATABASE_URL: cannot connect to the {connection.display_name} database at "
+                f"{target}: {reason}",
+                id="threshold.E090",
+            )
+        ]
+    return []
 
 
 @register(Tags.caches)

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.core import context
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm
@@ -16,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from threshold.accounts.allauth_forms import ChangePasswordForm as AccountsChangePasswordForm
 from threshold.accounts.models import PhoneNumber
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.security import services, totp, webauthn
@@ -53,8 +53,9 @@ class AuthenticatorAppForm(ActivateTOTPForm):
         return cleaned
 
 
-class ChangePasswordForm(AllauthChangePasswordForm):
-    """allauth's change-password form, which also needs a sign-in from the last 10 minutes."""
+class ChangePasswordForm(AccountsChangePasswordForm):
+    """The change-password form (accounts' take on allauth's), which also needs a sign-in
+    from the last 10 minutes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,0 +1,138 @@
+"""The settings module read from the environment, as a fresh process would (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+HTTPS_URL = "https://account.example.com"
+SECRET = secrets.token_urlsafe(48)
+
+
+def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("THRESHOLD_") and k != "DJANGO_SETTINGS_MODULE"
+    }
+    clean.update({"THRESHOLD_VAR_DIR": str(tmp_path / "var"), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "threshold.manage", *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+HTTPS_PROBE = f"""
+import json
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.test import Client
+from threshold.accounts.models import User
+
+user = User.objects.create_user(email="ada@example.com", password={PASSWORD!r})
+EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+browser = Client(HTTP_HOST="account.example.com")
+plain = browser.get("/accounts/login/")
+page = browser.get("/accounts/login/", secure=True)
+signed_in = browser.post("/accounts/login/", {{"login": user.email, "password": {PASSWORD!r}}}, secure=True)
+cookies = {{**page.cookies, **signed_in.cookies}}
+print(json.dumps({{
+    "plain": [plain.status_code, plain.get("Location")],
+    "signed_in": signed_in.status_code,
+    "hsts": page.get("Strict-Transport-Security"),
+    "cookies": {{
+        name: {{"secure": bool(m["secure"]), "httponly": bool(m["httponly"]), "samesite": m["samesite"]}}
+        for name, m in cookies.items()
+    }},
+}}))
+"""
+
+
+def test_https_base_url_makes_cookies_secure_and_sends_hsts(tmp_path: Path) -> None:
+    env = {
+        "THRESHOLD_BASE_URL": HTTPS_URL,
+        "THRESHOLD_SECRET_KEY": SECRET,
+        "THRESHOLD_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    assert run(["migrate", "--verbosity", "0"], tmp_path, **env).returncode == 0
+    probe = run(["shell", "--no-imports", "-c", HTTPS_PROBE], tmp_path, **env)
+    assert probe.returncode == 0, probe.stderr
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert result["plain"] == [301, "https://account.example.com/accounts/login/"]
+    assert result["signed_in"] == 302
+    assert result["hsts"] == "max-age=31536000; includeSubDomains"
+    # __Host- cookies: Secure, no Domain, Path=/ (browsers enforce it), and HttpOnly + Lax.
+    # (Django's "messages" cookie carries the "signed in" notice, with the session cookie's flags.)
+    assert set(result["cookies"]) == {"__Host-csrftoken", "__Host-threshold_session", "messages"}
+    for attributes in result["cookies"].values():
+        assert attributes == {"secure": True, "httponly": True, "samesite": "Lax"}
+
+
+def test_check_deploy_passes_on_a_production_configuration(tmp_path: Path) -> None:
+    result = run(
+        ["check", "--deploy", "--fail-level", "WARNING"],
+        tmp_path,
+        THRESHOLD_BASE_URL=HTTPS_URL,
+        THRESHOLD_SECRET_KEY=SECRET,
+        THRESHOLD_DEBUG="false",
+        THRESHOLD_DEMO="false",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_refuses_plain_http(tmp_path: Path) -> None:
+    result = run(["check", "--deploy"], tmp_path, THRESHOLD_BASE_URL="http://account.example.com")
+    assert result.returncode != 0
+    assert "(threshold.E103) THRESHOLD_BASE_URL must be https:// in production." in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("THRESHOLD_DATABASE_URL", "mysql://db.example/threshold", "unsupported scheme 'mysql'"),
+        ("THRESHOLD_DATABASE_URL", "postgres://threshold@127.0.0.1:1/threshold", "cannot connect"),
+        ("THRESHOLD_DATABASE_URL", "sqlite:///{tmp}/a-file/db.sqlite3", "cannot create the folder"),
+        ("THRESHOLD_BASE_URL", "account.example.com", "is not an http(s) URL"),
+        ("THRESHOLD_BASE_URL", "ftp://account.example.com", "is not an http(s) URL"),
+        ("THRESHOLD_TRUSTED_PROXIES", "10.0.0.0/8, banana", "'banana', which is not an IP address"),
+        ("THRESHOLD_SECRET_KEY", "too-short", "too short"),
+    ],
+)
+def test_a_bad_setting_stops_check_with_one_clear_line(
+    tmp_path: Path, variable: str, value: str, words: str
+) -> None:
+    (tmp_path / "a-file").write_text("in the way")
+    result = run(["check"], tmp_path, **{variable: value.format(tmp=tmp_path)})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if variable in line]
+    assert len(lines) == 1, output
+    assert words in lines[0]
+
+
+def test_a_secret_key_is_generated_once_kept_private_and_reused(tmp_path: Path) -> None:
+    show = ["shell", "--no-imports", "-c", "from django.conf import settings; print(settings.SECRET_KEY)"]
+    first = run(show, tmp_path)
+    second = run(show, tmp_path)
+    assert first.returncode == second.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert len(key) >= 50
+    assert second.stdout.strip() == key  # sessions and tokens survive a restart
+    path = tmp_path / "var" / "secret_key"
+    assert path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # A key from the environment wins, and nothing is written for it.
+    assert run(show, tmp_path, THRESHOLD_SECRET_KEY=SECRET).stdout.strip() == SECRET
