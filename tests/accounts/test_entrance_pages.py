@@ -44,7 +44,8 @@ def test_sign_in_page(client: Client) -> None:
     assert 'href="/accounts/signup/?next=%2Fyour-info%2F">Create an account</a>' in page
     assert 'name="next" value="/your-info/"' in page
     assert 'autocomplete="username"' in page and 'autocomplete="current-password"' in page
-    assert "passkey" not in page.lower()
+    # Passkeys: the button and the form it posts (tests/security/test_passkeys.py has the rest).
+    assert "Sign in with a passkey" in page and 'action="/accounts/2fa/webauthn/login/"' in page
 
 
 def test_sign_up_page_lists_the_password_rules(client: Client) -> None:

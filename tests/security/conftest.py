@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import subprocess
 import time
@@ -17,7 +19,9 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import PASSWORD, make_user
+from tests.security.softauthn import SoftAuthenticator
 from threshold.accounts.models import PhoneNumber, User
+from threshold.security.models import SignInMethod
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -42,7 +46,11 @@ def pyotp_code(secret: str) -> str:
 
 
 def browser(**extra: Any) -> Client:
-    return Client(**{"HTTP_USER_AGENT": BROWSER_UA, "REMOTE_ADDR": LONDON_IP, **extra})
+    # The portal is reached as http://localhost: a passkey is bound to the site's host name,
+    # and browsers allow passkeys over plain http only there.
+    return Client(
+        **{"HTTP_USER_AGENT": BROWSER_UA, "REMOTE_ADDR": LONDON_IP, "HTTP_HOST": "localhost", **extra}
+    )
 
 
 def sign_in(client: Client, user: User, password: str = PASSWORD) -> Any:
@@ -77,6 +85,55 @@ def turn_on_two_step(client: Client, commits: Commits) -> list[str]:
     return re.findall(r"<code>([0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4})</code>", page)
 
 
+def json_block(page: Any, element_id: str) -> Any:
+    """The data a page hands its scripts in ``{{ value|json_script:element_id }}``."""
+    content = page.content.decode() if hasattr(page, "content") else str(page)
+    match = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', content, re.S)
+    assert match, f"no {element_id} data on the page"
+    return json.loads(html.unescape(match.group(1)))
+
+
+def add_passkey(
+    client: Client,
+    authenticator: SoftAuthenticator,
+    commits: Commits,
+    *,
+    name: str = "Phone passkey",
+    passwordless: bool = True,
+) -> SignInMethod:
+    """Add a passkey through allauth's page, as passkeys.js does in a browser."""
+    page = client.get("/accounts/2fa/webauthn/add/")
+    assert page.status_code == 200, page.status_code
+    options = json_block(page, "passkey-options")["creation_options"]
+    if passwordless:  # what passkeys.js asks for when "sign in without a password" is ticked
+        options["publicKey"]["authenticatorSelection"].update(
+            residentKey="required", requireResidentKey=True, userVerification="required"
+        )
+    credential = authenticator.create(options, discoverable=passwordless)
+    data = {"name": name, "credential": json.dumps(credential)}
+    if passwordless:
+        data["passwordless"] = "on"
+    with commits(execute=True):
+        response = client.post("/accounts/2fa/webauthn/add/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    method = SignInMethod.objects.filter(authenticator__isnull=False).order_by("-pk").first()
+    assert method is not None and method.name == name
+    return method
+
+
+def passkey_options(client: Client) -> Any:
+    """What the sign-in page's script fetches before asking for a passkey."""
+    response = client.get("/accounts/2fa/webauthn/login/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.status_code
+    return response.json()["request_options"]
+
+
+def sign_in_with_passkey(client: Client, authenticator: SoftAuthenticator, **answer: Any) -> Any:
+    """Sign in with a passkey alone: no email, no password."""
+    credential = authenticator.get(passkey_options(client), **answer)
+    return client.post("/accounts/2fa/webauthn/login/", {"credential": json.dumps(credential)})
+
+
 def verify(client: Client, code: str, *, method: str = "", trust: bool = False) -> Any:
     data = {"code": code}
     if method:
@@ -96,6 +153,8 @@ class Person:
     client: Client
     secret: str = ""
     recovery_codes: list[str] = field(default_factory=list)
+    authenticator: SoftAuthenticator = field(default_factory=SoftAuthenticator)
+    passkey: SignInMethod | None = None
 
 
 @pytest.fixture
@@ -123,6 +182,24 @@ def user_with_two_step(user_with_totp: Person, commits: Commits) -> Person:
     user_with_totp.recovery_codes = turn_on_two_step(user_with_totp.client, commits)
     assert len(user_with_totp.recovery_codes) == 10
     return user_with_totp
+
+
+@pytest.fixture
+def user_with_passkey(person: Person, commits: Commits) -> Person:
+    """An account with a passkey that signs in on its own (and its password)."""
+    person.passkey = add_passkey(person.client, person.authenticator, commits)
+    return person
+
+
+@pytest.fixture
+def passwordless_user(user_with_passkey: Person, commits: Commits) -> Person:
+    """An account that removed its password and signs in with its passkey alone."""
+    with commits(execute=True):
+        response = user_with_passkey.client.post("/security/password/remove/")
+    assert response.status_code == 302 and response["Location"] == "/security/", response
+    user_with_passkey.user.refresh_from_db()
+    assert not user_with_passkey.user.has_usable_password()
+    return user_with_passkey
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 from allauth.mfa.models import Authenticator
 from django.utils import timezone
 
-from tests.security.conftest import Commits, Person, turn_on_two_step
+from tests.security.conftest import Commits, Person, add_passkey, turn_on_two_step
+from tests.security.softauthn import SoftAuthenticator
 from threshold.accounts.models import PhoneNumber
 from threshold.security import services
 from threshold.security.models import MethodKind, SignInMethod
@@ -51,18 +52,17 @@ def test_every_method_shows_kind_name_added_last_used_and_phishing_resistance(
     assert "Not phishing-resistant" in html
     assert '<span class="badge">Default</span>' in html
 
-    # A passkey saved through allauth.mfa's own pages is listed, marked phishing-resistant.
-    passkey = Authenticator.objects.create(
-        user=user_with_totp.user,
-        type=Authenticator.Type.WEBAUTHN,
-        data={"name": "YubiKey 5", "credential": {}},
-    )
-    with commits(execute=True):
-        services.note_authenticator_added(request=None, user=user_with_totp.user, authenticator=passkey)
+    # A passkey saved through allauth.mfa's add page is listed, marked phishing-resistant;
+    # a security key without a PIN is listed as one.
+    add_passkey(user_with_totp.client, user_with_totp.authenticator, commits, name="iPhone")
+    add_passkey(user_with_totp.client, SoftAuthenticator(), commits, name="YubiKey 5", passwordless=False)
     html = page(user_with_totp)
-    assert "<strong>YubiKey 5</strong>" in html
-    assert "Passkey or security key · Added" in html
-    assert '<span class="badge badge--success">Phishing-resistant</span>' in html
+    assert "<strong>iPhone</strong>" in html and "<strong>YubiKey 5</strong>" in html
+    assert "Passkey · Added" in html and "Security key · Added" in html
+    assert html.count('<span class="badge badge--success">Phishing-resistant</span>') == 2
+    passkey = Authenticator.objects.get(
+        user=user_with_totp.user, type=Authenticator.Type.WEBAUTHN, data__name="iPhone"
+    )
     assert SignInMethod.objects.get(authenticator=passkey).kind == MethodKind.PASSKEY
 
 

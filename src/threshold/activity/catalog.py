@@ -216,6 +216,30 @@ _TYPES = [
         alert=_("%(kind)s “%(name)s” was removed from the ways you sign in."),
     ),
     EventType("account:method:default", _("Default sign-in method changed"), Category.CHANGE),
+    # Not alerted: a new name changes no way in (issue 3 §6 lists what is).
+    EventType("account:method:rename", _("Sign-in method renamed"), Category.CHANGE),
+    EventType(
+        "account:password:remove",
+        _("Password removed"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_(
+            "The password of your account was removed: you now sign in with a passkey, and every other session was signed out."
+        ),
+        alert_more=(
+            AlertLine(
+                _("Devices that skipped two-step verification will be asked again."),
+                when="trusted_devices_forgotten",
+            ),
+        ),
+    ),
+    EventType(
+        "account:passkey:counter_backwards",
+        _("Passkey refused: its signature counter went backwards, so it may have been copied"),
+        Category.SIGN_IN,
+        Severity.CRITICAL,
+    ),
     EventType(
         "account:2sv:enable",
         _("Two-step verification turned on"),

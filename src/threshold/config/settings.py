@@ -196,11 +196,23 @@ ACCOUNT_RATE_LIMITS = {
 }
 # Recovery codes are Threshold's own (threshold.security: hashed, shown once), not allauth's.
 MFA_SUPPORTED_TYPES = ["totp", "webauthn"]
-# Passkey sign-in arrives with the passkey work (issue 3 §2), with CSP-safe scripts.
-MFA_PASSKEY_LOGIN_ENABLED = False
-MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
+# Sign in with a passkey alone ("Sign in with a passkey", and autofill where supported).
+MFA_PASSKEY_LOGIN_ENABLED = True
+# SECURITY: fido2 already accepts http://localhost for development; allowing "insecure
+# origins" would make allauth accept an assertion from ANY origin, which is what makes
+# passkeys phishing-resistant in the first place.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 MFA_ADAPTER = "threshold.security.adapter.MFAAdapter"
-MFA_FORMS = {"activate_totp": "threshold.security.forms.AuthenticatorAppForm"}
+# Each passkey sign-in asks for a challenge up to twice (autofill, then the button) and
+# posts once; allauth's 10 a minute per address would lock out an office behind one NAT.
+# A passkey has no secret to guess, and checking one costs about 0.1 ms.
+MFA_RATE_LIMITS = {"webauthn_login": "60/m/ip"}
+MFA_FORMS = {
+    "activate_totp": "threshold.security.forms.AuthenticatorAppForm",
+    "add_webauthn": "threshold.security.forms.AddPasskeyForm",
+    "login_webauthn": "threshold.security.forms.PasskeySignInForm",
+    "reauthenticate_webauthn": "threshold.security.forms.PasskeyReauthenticateForm",
+}
 MFA_TOTP_ISSUER = "Threshold"
 # One 30-second step either side, for phones whose clock drifts; a used code stays
 # refused for the whole window (allauth records it in the shared cache).

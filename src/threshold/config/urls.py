@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
 from threshold.core import views as core_views
@@ -9,6 +9,12 @@ urlpatterns = [
     path("security/", include("threshold.security.urls")),
     # allauth.mfa's overview (where its pages return after a change) is Security info.
     path("accounts/2fa/", RedirectView.as_view(pattern_name="security_info")),
+    # Passkeys are listed, renamed and removed on Security info, through our services.
+    path("accounts/2fa/webauthn/", RedirectView.as_view(pattern_name="security_info")),
+    path(
+        "accounts/2fa/webauthn/keys/<int:pk>/<str:action>/",
+        RedirectView.as_view(url=reverse_lazy("security_info")),
+    ),
     path("accounts/", include("allauth.urls")),
     path("healthz", core_views.healthz, name="healthz"),
     path("outbox/", core_views.outbox, name="outbox"),

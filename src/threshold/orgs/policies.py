@@ -23,6 +23,8 @@ class Action(StrEnum):
     TWO_STEP_DISABLE = "security:two_step:disable"
     METHOD_ADD = "security:method:add"
     METHOD_REMOVE = "security:method:remove"
+    METHOD_RENAME = "security:method:rename"
+    PASSWORD_REMOVE = "security:password:remove"
     RECOVERY_CODES_GENERATE = "security:recovery_codes:generate"
     DEVICE_TRUST = "security:device:trust"
 

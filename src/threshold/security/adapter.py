@@ -11,8 +11,11 @@ from typing import Any
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from threshold.core.context import context_of
 from threshold.security import services, totp
 
 
@@ -28,6 +31,15 @@ class MFAAdapter(DefaultMFAAdapter):
     def build_totp_svg(self, url: str) -> str:
         """The QR code drawn by segno (shown as a data: URI under our CSP)."""
         return totp.qr_svg(url)
+
+    def generate_authenticator_name(self, user: AbstractBaseUser, type: Authenticator.Type) -> str:
+        """A first name for a new passkey: the browser and system it was made on."""
+        if type != Authenticator.Type.WEBAUTHN:
+            return super().generate_authenticator_name(user, type)
+        ctx = context_of(context.request)
+        if ctx.user_agent and (ctx.device.browser or ctx.device.os):
+            return gettext("Passkey on %(device)s") % {"device": ctx.device.label}
+        return gettext("Passkey")
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         """The last-method guard and organisation policy, for allauth's own pages."""

@@ -44,6 +44,12 @@ class SignInMethod(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Passkeys only. ``passwordless``: a discoverable credential that checks who is holding
+    # it (PIN or biometrics), so it can sign in on its own; a security key that only
+    # proves presence is a second step. ``sign_count``: the authenticator's signature
+    # counter as last seen, which must move forward (zero for authenticators without one).
+    passwordless = models.BooleanField(default=False)
+    sign_count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -64,6 +70,17 @@ class SignInMethod(models.Model):
     def phishing_resistant(self) -> bool:
         """Only passkeys and security keys are bound to this site's address."""
         return self.kind == MethodKind.PASSKEY
+
+    @property
+    def is_passkey(self) -> bool:
+        return self.kind == MethodKind.PASSKEY
+
+    @property
+    def kind_label(self) -> str:
+        """What the person calls it: a passkey signs in on its own, a security key is a second step."""
+        if self.kind == MethodKind.PASSKEY:
+            return str(_("Passkey")) if self.passwordless else str(_("Security key"))
+        return str(self.get_kind_display())
 
     @property
     def strength(self) -> int:

@@ -31,12 +31,11 @@ from threshold.security.models import (
 
 RECOVERY_CODES_LOW = 3
 
-# Kinds the sign-in challenge can ask for today; passkeys join with the passkey work.
-SECOND_STEP_KINDS = (MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
+# Kinds the sign-in challenge can ask for after the password.
+SECOND_STEP_KINDS = (MethodKind.PASSKEY, MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
 
-# Kinds a person can add from Security info today. Passkeys are listed (and marked
-# phishing-resistant) when allauth holds one, and become addable with the passkey work.
-ADDABLE_KINDS = (MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
+# Kinds a person can add from Security info.
+ADDABLE_KINDS = (MethodKind.PASSKEY, MethodKind.AUTHENTICATOR_APP, MethodKind.TEXT_MESSAGE)
 
 
 def fresh_sign_in_seconds() -> int:
@@ -107,6 +106,11 @@ def default_method(user: Any, methods: list[SignInMethod] | None = None) -> Sign
         if method.pk == chosen:
             return method
     return methods[0]
+
+
+def passwordless_passkeys(user: Any) -> QuerySet[SignInMethod]:
+    """Passkeys that sign the person in on their own (discoverable, with PIN or biometrics)."""
+    return SignInMethod.objects.filter(user=user, kind=MethodKind.PASSKEY, passwordless=True)
 
 
 def recovery_codes_left(user: Any) -> int:
@@ -190,11 +194,14 @@ class SecondStepOption:
 
 
 RECOVERY_OPTION_KEY = "recovery-code"
+PASSKEY_OPTION_KEY = "passkey"
 
 
 def method_key(method: SignInMethod) -> str:
     if method.kind == MethodKind.AUTHENTICATOR_APP:
         return "app"
+    if method.kind == MethodKind.PASSKEY:
+        return PASSKEY_OPTION_KEY  # one option: the browser offers whichever of them is at hand
     return f"{method.kind.replace('_', '-')}-{method.public_id}"
 
 
@@ -208,9 +215,14 @@ def second_step_options(user: Any) -> list[SecondStepOption]:
     first = default_method(user, methods)
     ordered = ([first] if first else []) + [m for m in methods if m != first]
     options = []
+    passkeys = [m for m in ordered if m.kind == MethodKind.PASSKEY]
     for method in ordered:
         if method.kind == MethodKind.PASSKEY:
-            continue  # offered once passkey sign-in is built (passkey work, issue 3 §2)
+            if method is passkeys[0]:
+                label = method.name if len(passkeys) == 1 else str(_("Passkey or security key"))
+                hint = str(_("Use your passkey or security key"))
+                options.append(SecondStepOption(PASSKEY_OPTION_KEY, method.kind, label, hint, method))
+            continue
         if method.kind == MethodKind.TEXT_MESSAGE and method.phone is not None:
             hint = str(_("Text a code to %(number)s")) % {"number": masked_number(method.phone.number)}
         else:
@@ -253,6 +265,8 @@ class SecurityInfo:
     addable_kinds: list[MethodKind]
     status: NextStep
     weakest_only: bool = False
+    has_password: bool = True
+    signs_in_with_passkey: bool = False  # at least one passkey signs in on its own
 
 
 def security_info(user: Any) -> SecurityInfo:
@@ -261,6 +275,7 @@ def security_info(user: Any) -> SecurityInfo:
     enabled = bool(settings_row and settings_row.two_step_enabled)
     left = recovery_codes_left(user)
     weakest_only = bool(methods) and all(m.kind == MethodKind.TEXT_MESSAGE for m in methods)
+    has_password = user.has_usable_password()
     return SecurityInfo(
         methods=methods,
         default=default_method(user, methods),
@@ -270,19 +285,36 @@ def security_info(user: Any) -> SecurityInfo:
         has_recovery_codes=has_recovery_codes(user),
         trusted_devices=active_trusted_devices(user).count(),
         addable_kinds=addable_kinds(user),
-        status=next_step(methods=methods, enabled=enabled, codes_left=left, weakest_only=weakest_only),
+        status=next_step(
+            methods=methods,
+            enabled=enabled,
+            codes_left=left,
+            weakest_only=weakest_only,
+            has_password=has_password,
+        ),
         weakest_only=weakest_only,
+        has_password=has_password,
+        signs_in_with_passkey=any(m.kind == MethodKind.PASSKEY and m.passwordless for m in methods),
     )
 
 
-def next_step(*, methods: list[SignInMethod], enabled: bool, codes_left: int, weakest_only: bool) -> NextStep:
+def next_step(
+    *,
+    methods: list[SignInMethod],
+    enabled: bool,
+    codes_left: int,
+    weakest_only: bool,
+    has_password: bool = True,
+) -> NextStep:
     """How well the account is protected, and the one change that would help most."""
+    if not has_password:
+        return _passwordless_step(methods)
     if not methods and not enabled:
         return NextStep(
             "weak",
             _("Only your password protects your account"),
             _(
-                "Add an authenticator app, then turn on two-step verification, so a stolen password is not enough."
+                "Add a passkey or an authenticator app, then turn on two-step verification, so a stolen password is not enough."
             ),
             _("Add a sign-in method"),
             reverse("security_add_method"),
@@ -334,8 +366,45 @@ def next_step(*, methods: list[SignInMethod], enabled: bool, codes_left: int, we
             _("Add a sign-in method"),
             reverse("security_add_method"),
         )
+    if not any(m.kind == MethodKind.PASSKEY for m in methods):
+        return NextStep(
+            "good",
+            _("Your account is well protected"),
+            _(
+                "Signing in needs your password and one of your sign-in methods. "
+                "For the strongest protection, add a passkey: it can't be phished."
+            ),
+            _("Add a passkey"),
+            reverse("mfa_add_webauthn"),
+        )
     return NextStep(
         "good",
         _("Your account is well protected"),
         _("Signing in needs your password and one of your sign-in methods."),
+    )
+
+
+def _passwordless_step(methods: list[SignInMethod]) -> NextStep:
+    """A passwordless account: its passkeys are the way in, and email the way back."""
+    passkeys = [m for m in methods if m.kind == MethodKind.PASSKEY and m.passwordless]
+    if not passkeys:
+        return NextStep(
+            "weak",
+            _("You have no password and no passkey"),
+            _("Set a password so you can sign in again; until then only an email reset gets you in."),
+            _("Set a password"),
+            reverse("account_set_password"),
+        )
+    if len(passkeys) == 1:
+        return NextStep(
+            "warn",
+            _("You sign in with one passkey"),
+            _("Add a second passkey, on another device, so losing one doesn't lock you out."),
+            _("Add a passkey"),
+            reverse("mfa_add_webauthn"),
+        )
+    return NextStep(
+        "good",
+        _("Your account is well protected"),
+        _("You sign in with a passkey: there is no password to steal or phish."),
     )

@@ -18,6 +18,8 @@ from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.contrib.auth.hashers import is_password_usable
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import formats, timezone, translation
@@ -34,7 +36,7 @@ from threshold.core.errors import FreshSignInRequired
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security import codes, selectors, throttle, totp, trust
+from threshold.security import codes, selectors, throttle, totp, trust, webauthn
 from threshold.security.models import (
     MethodKind,
     RecoveryCode,
@@ -107,7 +109,29 @@ def removal_decision(*, user: Any, method: SignInMethod) -> Decision:
                 "Add another method first, or turn off two-step verification."
             ),
         )
+    if (
+        method.is_passkey
+        and method.passwordless
+        and not _has_password(user)
+        and not selectors.passwordless_passkeys(user).exclude(pk=method.pk).exists()
+    ):
+        # SECURITY: without a password, this passkey is the only way in short of an email
+        # reset; removing it by mistake (or by someone at an unlocked computer) would
+        # leave the person out of their own account.
+        return Decision.deny(
+            "last_passkey",
+            _(
+                "This is the only passkey you sign in with, and your account has no password. "
+                "Set a password or add another passkey first."
+            ),
+        )
     return Decision.allow()
+
+
+def _has_password(user: Any) -> bool:
+    """Read from the database, not the request's copy: another request may have just changed it."""
+    stored = get_user_model().objects.filter(pk=user.pk).values_list("password", flat=True).first()
+    return bool(stored) and is_password_usable(stored)
 
 
 def can_remove_authenticator(authenticator: Authenticator) -> bool:
@@ -229,9 +253,15 @@ def note_authenticator_added(*, request: HttpRequest | None, user: Any, authenti
         kind, name = MethodKind.PASSKEY, str(authenticator)
     else:
         return  # allauth's recovery codes are not used; ours are in RecoveryCode
+    extra: dict[str, Any] = {}
+    if kind == MethodKind.PASSKEY:
+        chose = webauthn.take_choice(getattr(request, "session", None))
+        extra["passwordless"], extra["sign_count"] = webauthn.registration_facts(
+            authenticator, chose_passwordless=chose
+        )
     with transaction.atomic():
         method, created = SignInMethod.objects.get_or_create(
-            authenticator=authenticator, defaults={"user": user, "kind": kind, "name": name[:80]}
+            authenticator=authenticator, defaults={"user": user, "kind": kind, "name": name[:80], **extra}
         )
         if created:
             _after_method_added(user=user, request=request, method=method)
@@ -259,6 +289,123 @@ def note_authenticator_removed(
 
 def note_authenticator_used(*, authenticator: Authenticator) -> None:
     SignInMethod.objects.filter(authenticator=authenticator).update(last_used_at=timezone.now())
+
+
+def check_passkey_counter(*, request: HttpRequest | None, authenticator: Authenticator, counter: int) -> None:
+    """Accept a passkey's signature counter only if it moved forward; keep the new value.
+
+    SECURITY: an authenticator with a counter adds one for every signature. A value at or
+    below the last one seen means two copies of the same key exist (a cloned security
+    key) or an old answer is replayed, so the sign-in is refused and recorded. Passkeys
+    that keep no counter (most synced ones) always report zero, and stay accepted. The
+    conditional UPDATE makes two simultaneous uses of one value yield one success.
+    """
+    method = SignInMethod.objects.filter(authenticator=authenticator).first()
+    if method is None:
+        return
+    if counter == 0 and method.sign_count == 0:
+        return
+    if SignInMethod.objects.filter(pk=method.pk, sign_count__lt=counter).update(sign_count=counter):
+        return
+    record_event(
+        "account:passkey:counter_backwards",
+        user=method.user,
+        request=request,
+        method=MethodKind.PASSKEY,
+        result=Result.BLOCKED,
+        details={
+            "name": method.name,
+            "method": str(method.public_id),
+            "seen": method.sign_count,
+            "sent": counter,
+        },
+    )
+    raise Refused(
+        _(
+            "This passkey was refused: its signature counter went backwards, which can mean it was copied. "
+            "Sign in another way, then check your passkeys on Security info."
+        ),
+        code="sign_count",
+    )
+
+
+def rename_sign_in_method(*, user: Any, request: HttpRequest | None, method: SignInMethod, name: str) -> None:
+    """Give a method the name the person knows it by (a passkey keeps it in allauth's record too)."""
+    policies.require(user, Action.METHOD_RENAME, request=request)
+    ensure_fresh_sign_in(request=request, user=user)
+    name = " ".join(name.split())[:80]
+    if not name:
+        raise Refused(_("Enter a name."), code="required")
+    with transaction.atomic():
+        locked = SignInMethod.objects.select_for_update().filter(pk=method.pk, user=user).first()
+        if locked is None:
+            raise Refused(_("That sign-in method is not yours."), code="not_found")
+        before = locked.name
+        if before == name:
+            return
+        locked.name = name
+        locked.save(update_fields=["name"])
+        if locked.authenticator is not None and locked.authenticator.type == Authenticator.Type.WEBAUTHN:
+            wrapped = locked.authenticator.wrap()
+            wrapped.name = name
+            locked.authenticator.save(update_fields=["data"])
+        method.name = name
+        record_event(
+            "account:method:rename",
+            user=user,
+            request=request,
+            method=locked.kind,
+            details={"kind": locked.kind, "from": before, "to": name, "name": name},
+        )
+
+
+# --- A passwordless account ------------------------------------------------------------------
+
+
+def password_removal_decision(*, user: Any) -> Decision:
+    """Whether the person may remove their password now, and if not, why."""
+    decision = policies.evaluate(user, Action.PASSWORD_REMOVE)
+    if not decision.allowed:
+        return decision
+    if not _has_password(user):
+        return Decision.deny("no_password", _("Your account has no password."))
+    if not selectors.passwordless_passkeys(user).exists():
+        return Decision.deny(
+            "no_passkey",
+            _("Add a passkey that signs you in on its own first: without a password, it is how you sign in."),
+        )
+    return Decision.allow()
+
+
+def remove_password(*, user: Any, request: HttpRequest | None) -> int:
+    """Make the account passwordless; returns how many other sessions were signed out.
+
+    As with a password change, every other session is signed out and trusted devices are
+    forgotten: whoever knew the old password must not keep a way in.
+    """
+    policies.require(user, Action.PASSWORD_REMOVE, request=request)
+    ensure_fresh_sign_in(request=request, user=user)
+    with transaction.atomic():
+        # The same lock as removing a method: the last passkey cannot go at the same moment.
+        _settings_for_update(user)
+        decision = password_removal_decision(user=user)
+        if not decision.allowed:
+            raise Refused(decision.message, code=decision.reason_code)
+        user.set_unusable_password()
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "password_changed_at"])
+        if request is not None and hasattr(request, "session"):
+            # The session is bound to the password's hash; this one stays signed in.
+            update_session_auth_hash(request, user)
+        ended = _end_other_sessions(user=user, request=request)
+        forgotten = _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+        record_event(
+            "account:password:remove",
+            user=user,
+            request=request,
+            details={"sessions_ended": ended, "trusted_devices_forgotten": forgotten},
+        )
+    return ended
 
 
 # --- Removing methods and choosing the default ---------------------------------------------
@@ -526,9 +673,14 @@ def second_step_needed(*, request: HttpRequest, user: Any) -> bool:
 
 
 def verify_second_step(
-    *, request: HttpRequest, user: Any, option: selectors.SecondStepOption, code: str
+    *,
+    request: HttpRequest,
+    user: Any,
+    option: selectors.SecondStepOption,
+    code: str = "",
+    credential: Any = None,
 ) -> None:
-    """Check the code for the chosen way; raise ``Refused`` with what to do if it is wrong."""
+    """Check the code (or the passkey's answer) for the chosen way; raise ``Refused`` with what to do if it is wrong."""
     wait = throttle.second_step_wait(user)
     if wait:
         record_event(
@@ -548,8 +700,12 @@ def verify_second_step(
             % {"seconds": wait},
             code="throttled",
         )
+    refusal = _("That code didn't work. Check it and try again.")
     if option.kind == "recovery_code":
         ok = use_recovery_code(user=user, request=request, code=code)
+    elif option.kind == MethodKind.PASSKEY:
+        refusal = _("That passkey didn't work. Try again, or choose another way to sign in.")
+        ok = _check_passkey_step(request=request, user=user, credential=credential)
     elif option.kind == MethodKind.TEXT_MESSAGE and option.method is not None:
         ok = _check_text_message_code(user=user, method=option.method, code=code)
         if ok:
@@ -573,9 +729,22 @@ def verify_second_step(
             method=option.kind,
             result=Result.FAILURE,
         )
-        raise Refused(_("That code didn't work. Check it and try again."), code="wrong_code")
+        raise Refused(refusal, code="wrong_code")
     throttle.clear_second_step_failures(user)
     record_event("account:signin:second_step", user=user, request=request, method=option.kind)
+
+
+def _check_passkey_step(*, request: HttpRequest, user: Any, credential: Any) -> bool:
+    answer = webauthn.complete_second_step(request, user, credential)
+    if answer is None:
+        return False
+    authenticator, response = answer
+    check_passkey_counter(
+        request=request, authenticator=authenticator, counter=webauthn.signature_counter(response)
+    )
+    authenticator.record_usage()
+    note_authenticator_used(authenticator=authenticator)
+    return True
 
 
 # --- Trusted devices ---------------------------------------------------------------------------

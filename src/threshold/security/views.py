@@ -23,8 +23,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security import selectors, services, trust
-from threshold.security.forms import RemoveMethodForm, SecondStepForm, TextMessageMethodForm
+from threshold.security import selectors, services, trust, webauthn
+from threshold.security.forms import (
+    PasskeyStepForm,
+    RemoveMethodForm,
+    RenameMethodForm,
+    SecondStepForm,
+    TextMessageMethodForm,
+)
 from threshold.security.models import MethodKind
 from threshold.security.stages import TwoStepStage
 
@@ -155,6 +161,26 @@ def remove_method(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 @login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@handles_refusals
+def rename_method(request: HttpRequest, public_id: str) -> HttpResponse:
+    method = selectors.method_by_public_id(request.user, public_id)
+    if method is None:
+        raise Http404
+    if _needs_fresh_sign_in(request):
+        return _reauthenticate(request)
+    form = RenameMethodForm(request.POST if request.method == "POST" else None, initial={"name": method.name})
+    if request.method == "POST" and form.is_valid():
+        services.rename_sign_in_method(
+            user=request.user, request=request, method=method, name=form.cleaned_data["name"]
+        )
+        messages.success(request, _("Renamed to “%(name)s”.") % {"name": method.name})
+        return redirect("security_info")
+    return render(request, "security/rename_method.html", {"method": method, "form": form})
+
+
+@login_required
 @require_POST
 @handles_refusals
 def make_default(request: HttpRequest, public_id: str) -> HttpResponse:
@@ -164,6 +190,39 @@ def make_default(request: HttpRequest, public_id: str) -> HttpResponse:
     services.set_default_method(user=request.user, request=request, method=method)
     messages.success(request, _("“%(name)s” is now offered first when you sign in.") % {"name": method.name})
     return redirect("security_info")
+
+
+# --- A passwordless account ---------------------------------------------------------------------
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@handles_refusals
+def remove_password(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    decision = services.password_removal_decision(user=user)
+    if decision.allowed and _needs_fresh_sign_in(request):
+        return _reauthenticate(request)
+    if request.method == "POST" and decision.allowed:
+        ended = services.remove_password(user=user, request=request)
+        messages.success(request, _("Your password was removed. You now sign in with a passkey."))
+        if ended:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d other session was signed out.",
+                    "%(count)d other sessions were signed out.",
+                    ended,
+                )
+                % {"count": ended},
+            )
+        return redirect("security_info")
+    return render(
+        request,
+        "security/remove_password.html",
+        {"decision": decision, "passkeys": selectors.passwordless_passkeys(user)},
+    )
 
 
 # --- Two-step verification ----------------------------------------------------------------------
@@ -317,7 +376,9 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
         return stage.abort()
     wanted = request.POST.get("method") or request.GET.get("method") or options[0].key
     option = next((o for o in options if o.key == wanted), options[0])
-    form = SecondStepForm()
+    form: SecondStepForm | PasskeyStepForm = (
+        PasskeyStepForm() if option.kind == MethodKind.PASSKEY else SecondStepForm()
+    )
     if request.method == "POST":
         if request.POST.get("action") == "send" and option.method is not None:
             try:
@@ -331,14 +392,22 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
                     % {"minutes": settings.PHONE_CODE_TTL // 60},
                 )
             return redirect(reverse("security_challenge") + "?" + urlencode({"method": option.key}))
-        form = SecondStepForm(request.POST)
+        form = (
+            PasskeyStepForm(request.POST)
+            if option.kind == MethodKind.PASSKEY
+            else SecondStepForm(request.POST)
+        )
         if form.is_valid():
             try:
                 services.verify_second_step(
-                    request=request, user=user, option=option, code=form.cleaned_data["code"]
+                    request=request,
+                    user=user,
+                    option=option,
+                    code=form.cleaned_data.get("code", ""),
+                    credential=form.cleaned_data.get("credential"),
                 )
             except services.Refused as exc:
-                form.add_error("code", exc.message)
+                form.add_error("code" if "code" in form.fields else None, exc.message)
             else:
                 trusted = None
                 if form.cleaned_data["trust_device"]:
@@ -350,7 +419,14 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
     return render(
         request,
         "security/challenge.html",
-        {"form": form, "option": option, "others": [o for o in options if o.key != option.key]},
+        {
+            "form": form,
+            "option": option,
+            "others": [o for o in options if o.key != option.key],
+            "passkey_options": (
+                webauthn.begin_second_step(request, user) if option.kind == MethodKind.PASSKEY else None
+            ),
+        },
         status=400 if form.errors else 200,
     )
 
