@@ -70,7 +70,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
+    "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]
 
 ROOT_URLCONF = "threshold.config.urls"
@@ -175,6 +176,7 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
 USERSESSIONS_TRACK_ACTIVITY = True
+SESSION_ACTIVITY_INTERVAL = 60  # seconds "last seen" may lag (threshold.accounts.session_activity)
 
 # --- Sessions and cookies ---------------------------------------------------------------
 SESSION_COOKIE_AGE = 30 * 24 * 3600  # "Keep me signed in": 30 days; otherwise until the browser closes
