@@ -130,14 +130,21 @@ def machine() -> dict[str, Any]:
     }
 
 
-def server_config() -> dict[str, Any]:
+def server_config(server: Server) -> dict[str, Any]:
+    """How the server under test actually runs: gunicorn's command line and Django's settings."""
+    try:
+        argv = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().decode().split("\0")  # type: ignore[union-attr]
+    except OSError:
+        argv = []
+    options = {argv[i][2:]: argv[i + 1] for i in range(len(argv) - 1) if argv[i].startswith("--")}
     return {
-        "server": "threshold serve (gunicorn gthread)",
-        "workers": int(os.environ.get("THRESHOLD_WORKERS") or os.cpu_count() or 2),
-        "threads": int(os.environ.get("THRESHOLD_THREADS") or 8),
-        "hashing_concurrency": int(os.environ.get("THRESHOLD_HASHING_CONCURRENCY") or 1),
-        "database": "SQLite file (WAL) in a temporary THRESHOLD_VAR_DIR",
-        "cache": "database cache (no THRESHOLD_REDIS_URL)",
+        "server": "threshold serve (gunicorn)",
+        "worker_class": options.get("worker-class"),
+        "workers": int(options.get("workers", 0)),
+        "threads": int(options.get("threads", 0)),
+        "worker_processes_seen": len(server.workers()),
+        "database": "SQLite file in a temporary THRESHOLD_VAR_DIR",
+        **server.seed.get("settings", {}),
     }
 
 
@@ -427,13 +434,12 @@ def main() -> int:
         "kind": "quick" if args.quick else "full",
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": machine(),
-        "config": server_config(),
         "plan": asdict(plan),
     }
     noise = Noise(
         None,
         limit=float("inf") if args.quick else args.noise_limit,
-        wait=20,
+        wait=10,
         deadline=began + 200,
     )
     with Server(accounts=plan.accounts, password=password, keep=args.keep) as server:
@@ -449,7 +455,7 @@ def main() -> int:
 
         say(f"Starting threshold serve on {server.base_url} ...")
         server.start()
-        results["config"]["worker_pids"] = len(server.workers())
+        results["config"] = server_config(server)
         try:
             results.update(asyncio.run(measure_http(server, plan, results["hash"]["per_second"], noise)))
         except Exception:

@@ -81,6 +81,15 @@ def main() -> None:
                     "parallelism": params.parallelism,
                 },
                 "encoded": encoded,
+                "settings": {
+                    "HASHING_CONCURRENCY": settings.HASHING_CONCURRENCY,
+                    "HASHING_QUEUE": getattr(settings, "HASHING_QUEUE", None),
+                    "HASHING_NICENESS": getattr(settings, "HASHING_NICENESS", None),
+                    "SESSION_ENGINE": settings.SESSION_ENGINE,
+                    "CACHE": settings.CACHES["default"]["BACKEND"],
+                    "CONN_MAX_AGE": db.get("CONN_MAX_AGE", 0),
+                    "SQLITE_INIT": db.get("OPTIONS", {}).get("init_command", ""),
+                },
                 "migrate_seconds": round(migrated - started, 2),
                 "seed_seconds": round(time.perf_counter() - migrated, 2),
             }

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "threshold.core.middleware.RequestContextMiddleware",
+    "threshold.core.middleware.HashingBusyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,9 +127,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "threshold.accounts.passwords.ContextWordsValidator"},
     {"NAME": "threshold.accounts.passwords.StrengthValidator"},
 ]
-# The number of password hashes one app process computes at once; the rest wait, so
-# hashing cannot starve every other page of CPU (README, "Benchmarks").
+# Password hashing per app process (threshold.accounts.hashers, bench/README.md "Benchmarks"):
+# how many hashes it computes at once, how many more requests may wait for a slot (beyond that,
+# 503 at once), and how much lower than page requests the hashing threads' CPU priority is.
 HASHING_CONCURRENCY = env.integer("THRESHOLD_HASHING_CONCURRENCY", 1, minimum=1)
+HASHING_QUEUE = env.integer("THRESHOLD_HASHING_QUEUE", 6, minimum=0)
+HASHING_NICENESS = min(19, env.integer("THRESHOLD_HASHING_NICENESS", 5, minimum=0))
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "overview"
