@@ -93,3 +93,20 @@ def test_hashing_busy_inside_the_view_is_also_a_503(client: Any, user: User, mon
     response = client.post("/accounts/login/", {"login": "nobody@example.com", "password": "whatever 123"})
     assert response.status_code == 503
     assert not SecurityEvent.objects.filter(code__startswith="account:signin").exists()
+
+
+def test_a_sign_in_is_counted_from_before_its_view_until_its_answer(
+    client: Any, user: User, monkeypatch: Any
+) -> None:
+    pool = hashing_pool()
+    original, seen = pool.run, []
+
+    def spy(function: Any, *args: Any) -> Any:
+        seen.append(pool.pending)
+        return original(function, *args)
+
+    monkeypatch.setattr(pool, "run", spy)
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert seen == [1]
+    assert pool.pending == 0

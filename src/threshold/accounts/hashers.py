@@ -39,13 +39,20 @@ def _lower_priority() -> None:
 
 
 class HashingPool:
-    """``slots`` hashing threads per app process; at most ``queue`` more requests wait for one."""
+    """``slots`` hashing threads per app process, and room for ``queue`` more requests.
+
+    A request is counted from ``admit()`` (before the sign-in view runs, so a turned-away attempt
+    costs almost nothing) until ``leave()``; hashes on an admitted thread go straight to the
+    threads. A hash on a thread that was not admitted (another view, a management command) is
+    admitted for its own duration.
+    """
 
     def __init__(self, slots: int, queue: int) -> None:
         self.pid = os.getpid()
         self.limit = slots + queue
         self.pending = 0
         self._lock = threading.Lock()
+        self._admitted = threading.local()
         self._executor = ThreadPoolExecutor(
             max_workers=slots, thread_name_prefix="threshold-hashing", initializer=_lower_priority
         )
@@ -54,16 +61,29 @@ class HashingPool:
     def full(self) -> bool:
         return self.pending >= self.limit
 
-    def run(self, function: Callable[..., T], *args: Any) -> T:
+    def admit(self) -> bool:
+        """Counts this thread's request in, unless the slots and the queue are full."""
         with self._lock:
             if self.pending >= self.limit:
-                raise HashingBusy
+                return False
             self.pending += 1
+        self._admitted.depth = getattr(self._admitted, "depth", 0) + 1
+        return True
+
+    def leave(self) -> None:
+        self._admitted.depth -= 1
+        with self._lock:
+            self.pending -= 1
+
+    def run(self, function: Callable[..., T], *args: Any) -> T:
+        if getattr(self._admitted, "depth", 0) > 0:
+            return self._executor.submit(function, *args).result()
+        if not self.admit():
+            raise HashingBusy
         try:
             return self._executor.submit(function, *args).result()
         finally:
-            with self._lock:
-                self.pending -= 1
+            self.leave()
 
 
 _pool: HashingPool | None = None

@@ -28,10 +28,10 @@ class RequestContextMiddleware:
 class HashingBusyMiddleware:
     """Answers 503 with Retry-After when every password-hashing slot and its queue are taken.
 
-    ``threshold.accounts.hashers`` raises ``HashingBusy`` instead of queueing without bound; this
-    turns it into a short page. Before the views that hash a password, it also looks at the queue
-    first, so a flood of sign-in attempts is turned away for the price of a page header rather
-    than of a whole sign-in form.
+    A POST to a view that hashes a password is admitted to this process's hashing pool before the
+    view runs (and leaves it when the response is done), so a flood of sign-in attempts is turned
+    away for the price of a page header rather than of a whole sign-in form. A hash elsewhere that
+    finds the pool full raises ``HashingBusy``, which becomes the same page.
 
     SECURITY: the answer comes before any password is checked, so it is the same for right and
     wrong passwords and for unknown accounts, and nothing is recorded as a failed attempt.
@@ -53,19 +53,23 @@ class HashingBusyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            if getattr(request, "_hashing_admitted", False):
+                from threshold.accounts.hashers import hashing_pool
+
+                hashing_pool().leave()
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], *args: Any) -> HttpResponse | None:
         from threshold.accounts.hashers import hashing_pool
 
         match = request.resolver_match
-        if (
-            request.method == "POST"
-            and match
-            and match.url_name in self.HASHING_VIEWS
-            and hashing_pool().full
-        ):
+        if request.method != "POST" or not match or match.url_name not in self.HASHING_VIEWS:
+            return None
+        if not hashing_pool().admit():
             return self.busy()
+        request._hashing_admitted = True  # type: ignore[attr-defined]
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
