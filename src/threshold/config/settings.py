@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils.csp import CSP
@@ -98,6 +99,7 @@ TEMPLATES = [
 DATABASES = {"default": env.database("THRESHOLD_DATABASE_URL", VAR_DIR / "threshold.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
