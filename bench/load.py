@@ -77,6 +77,7 @@ class Window:
             "other_cores": max(0.0, (all1 - all0) - server - client) / wall,
             "server_cpu_seconds": server,
             "client_cpu_seconds": client,
+            "other_cpu_seconds": max(0.0, (all1 - all0) - server - client),
         }
         self.stop.set()
 
@@ -140,6 +141,8 @@ async def sign_ins(
         "errors": errors.count,
         "error_samples": errors.samples,
         "accounts_used": min(next(counter), max_accounts),
+        "server_cpu_ms_per_sign_in": 1000 * window.cpu["server_cpu_seconds"] / max(1, len(inside)),
+        "_raw": {"sign_in": [d[1] for d in inside], "post": [d[2] for d in inside]},
         **window.cpu,
     }
 
@@ -199,6 +202,7 @@ async def overview(
         "error_samples": errors.samples,
         "statuses": {str(k): v for k, v in statuses.items()},
         "server_cpu_ms_per_request": 1000 * window.cpu["server_cpu_seconds"] / max(1, len(inside)),
+        "_raw": {"latency": [s[1] for s in inside]},
         **window.cpu,
     }
 
@@ -242,8 +246,54 @@ async def paced_overview(
         **summarise([s[1] for s in inside]),
         "errors": errors.count,
         "error_samples": errors.samples,
+        "_raw": {"latency": [s[1] for s in inside]},
         **window.cpu,
     }
+
+
+def pool(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One figure from several interleaved rounds of the same measurement: counts, seconds and CPU
+    summed, percentiles over every sample; each round's own figures kept under ``rounds``."""
+    first = rounds[0]
+    seconds = sum(r["seconds"] for r in rounds)
+    pooled: dict[str, Any] = {k: v for k, v in first.items() if not isinstance(v, (int, float))}
+    pooled["seconds"] = seconds
+    for key in ("clients", "interval_s"):
+        if key in first:
+            pooled[key] = first[key]
+    for key in ("sign_ins", "requests", "errors", "accounts_used"):
+        if key in first:
+            pooled[key] = sum(r[key] for r in rounds)
+    count = pooled.get("sign_ins", pooled.get("requests", 0))
+    pooled["per_second"] = count / seconds
+    for kind in ("server", "client", "other"):
+        cpu = sum(r[f"{kind}_cpu_seconds"] for r in rounds)
+        pooled[f"{kind}_cpu_seconds"] = cpu
+        pooled[f"{kind}_cores"] = cpu / seconds
+    raw = {k: [x for r in rounds for x in r["_raw"][k]] for k in first["_raw"]}
+    if "latency" in raw:
+        pooled.update(summarise(raw["latency"]))
+        pooled["server_cpu_ms_per_request"] = 1000 * pooled["server_cpu_seconds"] / max(1, count)
+    else:
+        pooled["sign_in"] = summarise(raw["sign_in"])
+        pooled["post"] = summarise(raw["post"])
+        pooled["server_cpu_ms_per_sign_in"] = 1000 * pooled["server_cpu_seconds"] / max(1, count)
+    pooled["error_samples"] = [e for r in rounds for e in r["error_samples"]][:5]
+    if "statuses" in first:
+        statuses: Counter[str] = Counter()
+        for r in rounds:
+            statuses.update(r["statuses"])
+        pooled["statuses"] = dict(statuses)
+    pooled["rounds"] = [
+        {
+            k: r[k]
+            for k in ("per_second", "p50_ms", "p95_ms", "server_cores", "other_cores", "errors")
+            if k in r
+        }
+        for r in rounds
+    ]
+    pooled.pop("_raw", None)
+    return pooled
 
 
 @dataclass
@@ -337,4 +387,27 @@ class Flood:
             "latency": summarise(self.latencies),
             "errors": self.errors.count,
             "error_samples": self.errors.samples,
+            "_raw": {"latency": list(self.latencies)},
         }
+
+
+def pool_floods(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = sum(r["seconds"] for r in reports)
+    statuses: Counter[str] = Counter()
+    for r in reports:
+        statuses.update(r["statuses"])
+    sent = sum(r["sent"] for r in reports)
+    answered = sum(r["answered"] for r in reports)
+    return {
+        "offered_per_second": reports[0]["offered_per_second"],
+        "clients": reports[0]["clients"],
+        "seconds": seconds,
+        "sent": sent,
+        "sent_per_second": sent / seconds,
+        "answered": answered,
+        "answered_per_second": answered / seconds,
+        "statuses": dict(sorted(statuses.items())),
+        "latency": summarise([x for r in reports for x in r["_raw"]["latency"]]),
+        "errors": sum(r["errors"] for r in reports),
+        "error_samples": [e for r in reports for e in r["error_samples"]][:5],
+    }

@@ -35,6 +35,7 @@ RESULTS = ROOT / "bench" / "results"
 
 @dataclass(frozen=True)
 class Plan:
+    rounds: int  # (a)+(b), the levels of (c), and (d)'s two conditions alternate this many times
     accounts: int
     hash_seconds: float
     sign_in_clients: int
@@ -52,22 +53,24 @@ class Plan:
 
 
 FULL = Plan(
+    rounds=3,
     accounts=16000,
-    hash_seconds=10,
+    hash_seconds=4,
     sign_in_clients=8,
-    sign_in_warmup=3,
-    sign_in_seconds=20,
+    sign_in_warmup=2,
+    sign_in_seconds=6,
     levels=(1, 10, 50),
-    overview_warmup=2,
-    overview_seconds=10,
+    overview_warmup=1.5,
+    overview_seconds=5,
     probe_clients=5,
     probe_interval=0.1,
-    probe_seconds=10,
+    probe_seconds=5,
     flood_factor=2.0,
     flood_clients=64,
-    flood_warmup=3,
+    flood_warmup=2,
 )
 QUICK = Plan(
+    rounds=1,
     accounts=700,
     hash_seconds=0.5,
     sign_in_clients=4,
@@ -152,69 +155,50 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-class Noise:
-    """Other people's processes share these two cores. Before each phase wait (a bounded time) until
-    they use less than ``limit`` cores; repeat a phase once if they used more while it ran, and keep
-    the quieter attempt. What they used is reported with every figure."""
-
-    def __init__(
-        self, server: Server | None, *, limit: float, wait: float, budget: float, deadline: float
-    ) -> None:
-        self.server = server
-        self.limit = limit
-        self.wait_seconds = wait  # at most this long before one phase
-        self.budget = budget  # and at most this long in all
-        self.deadline = deadline  # no phase is repeated after this time
-        self.waited = 0.0
-
-    def _other(self, window: float) -> float:
-        server0 = self.server.cpu_seconds() if self.server else 0.0
-        busy0, own0, t0 = machine_busy_seconds(), own_cpu_seconds(), time.perf_counter()
-        time.sleep(window)
-        server1 = self.server.cpu_seconds() if self.server else 0.0
-        busy = machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0) - (server1 - server0)
-        return max(0.0, busy) / (time.perf_counter() - t0)
-
-    def settle(self) -> float:
-        """Blocks until the machine is quiet enough, or the wait is used up; returns the last sample."""
-        if self.limit == float("inf"):
-            return 0.0
-        started = time.perf_counter()
-        wait = min(self.wait_seconds, self.budget - self.waited)
-        other = self._other(0.5)
-        while other > self.limit and time.perf_counter() - started < wait:
-            other = self._other(1.0)
-        self.waited += time.perf_counter() - started
-        return other
-
-    def again(self, *phases: dict[str, Any]) -> bool:
-        noisy = any(p.get("other_cores", 0) > self.limit for p in phases)
-        return noisy and time.perf_counter() < self.deadline
-
-    @staticmethod
-    def quieter(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
-        return min(first, second, key=lambda p: p.get("other_cores", 0))
+def other_cores(seconds: float) -> float:
+    busy0, own0, t0 = machine_busy_seconds(), own_cpu_seconds(), time.perf_counter()
+    time.sleep(seconds)
+    return max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0)) / (time.perf_counter() - t0)
 
 
-def hash_rate(noise: Noise, encoded: str, password: str, seconds: float) -> dict[str, Any]:
-    noise.settle()
-    result = hashrate.measure(encoded, password, seconds=seconds)
-    if noise.again(result):
-        noise.settle()
-        result = noise.quieter(result, hashrate.measure(encoded, password, seconds=seconds))
-    return result
+def wait_for_quiet(limit: float, longest: float) -> dict[str, float]:
+    """Other people's processes may share these cores. Wait (at most ``longest`` seconds) until they
+    use less than ``limit`` cores; what they used during each phase is reported either way."""
+    started = time.perf_counter()
+    other = other_cores(1.0)
+    while other > limit and time.perf_counter() - started < longest:
+        other = other_cores(1.0)
+    return {"waited_seconds": time.perf_counter() - started, "other_cores_at_start": other}
 
 
-async def measure_http(server: Server, plan: Plan, raw_rate: float, noise: Noise) -> dict[str, Any]:
+def pool_hash(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = sum(r["seconds"] for r in runs)
+    return {
+        "processes": runs[0]["processes"],
+        "seconds": seconds,
+        "verifications": sum(r["verifications"] for r in runs),
+        "per_second": sum(r["per_second"] * r["seconds"] for r in runs) / seconds,
+        "ms_per_verify_per_core": sum(r["ms_per_verify_per_core"] * r["seconds"] for r in runs) / seconds,
+        "other_cores": sum(r["other_cores"] * r["seconds"] for r in runs) / seconds,
+        "rounds": [{k: r[k] for k in ("per_second", "other_cores")} for r in runs],
+    }
+
+
+async def measure(server: Server, plan: Plan, encoded: str, password: str) -> dict[str, Any]:
+    """Every figure, in ``plan.rounds`` interleaved rounds, so that whatever else runs on the machine
+    weighs on the compared figures alike: (a) then (b); the levels of (c) in turn; (d) without,
+    then with the flood."""
     results: dict[str, Any] = {}
     sign_in_accounts = (plan.accounts - SESSION_ACCOUNTS) // 2
     flood_first = SESSION_ACCOUNTS + sign_in_accounts
+    flood_accounts = (plan.accounts - flood_first) // plan.rounds
     next_account = SESSION_ACCOUNTS
-
-    async def sign_in_phase() -> dict[str, Any]:
-        nonlocal next_account
-        noise.settle()
-        result = await load.sign_ins(
+    hash_runs, sign_in_runs = [], []
+    for r in range(plan.rounds):
+        say(f"[{r + 1}/{plan.rounds}] (a) raw Argon2id verifications, {hashrate.cores()} processes ...")
+        hash_runs.append(hashrate.measure(encoded, password, seconds=plan.hash_seconds))
+        say(f"[{r + 1}/{plan.rounds}] (b) sign-ins through the server, {plan.sign_in_clients} clients ...")
+        run = await load.sign_ins(
             server,
             clients=plan.sign_in_clients,
             warmup=plan.sign_in_warmup,
@@ -222,85 +206,76 @@ async def measure_http(server: Server, plan: Plan, raw_rate: float, noise: Noise
             first_account=next_account,
             max_accounts=SESSION_ACCOUNTS + sign_in_accounts - next_account,
         )
-        next_account += result["accounts_used"]
-        return result
-
-    say(f"(b) sign-ins through the server: {plan.sign_in_clients} clients, {plan.sign_in_seconds:g} s ...")
-    results["sign_in"] = await sign_in_phase()
-    if noise.again(results["sign_in"]):
-        say("    (other processes were busy; once more)")
-        results["sign_in"] = noise.quieter(results["sign_in"], await sign_in_phase())
-    results["sign_in"]["ratio_to_raw"] = results["sign_in"]["per_second"] / raw_rate
+        next_account += run["accounts_used"]
+        sign_in_runs.append(run)
+    results["hash"] = pool_hash(hash_runs)
+    results["sign_in"] = load.pool(sign_in_runs)
+    results["sign_in"]["ratio_to_raw"] = results["sign_in"]["per_second"] / results["hash"]["per_second"]
+    for run, raw in zip(results["sign_in"]["rounds"], hash_runs, strict=True):
+        run["ratio_to_raw"] = run["per_second"] / raw["per_second"]
 
     top = max(plan.levels)
     browsers = await load.signed_in_browsers(server, top, 0, load.BLOCK_SESSIONS)
-    results["overview"] = {}
-    for level in plan.levels:
-        say(f"(c) Overview, {level} concurrent signed-in clients, {plan.overview_seconds:g} s ...")
-        for attempt in (1, 2):
-            noise.settle()
-            result = await load.overview(
-                server, browsers[:level], warmup=plan.overview_warmup, seconds=plan.overview_seconds
+    levels: dict[int, list[dict[str, Any]]] = {level: [] for level in plan.levels}
+    for r in range(plan.rounds):
+        for level in plan.levels:
+            say(f"[{r + 1}/{plan.rounds}] (c) Overview, {level} concurrent signed-in clients ...")
+            levels[level].append(
+                await load.overview(
+                    server, browsers[:level], warmup=plan.overview_warmup, seconds=plan.overview_seconds
+                )
             )
-            if attempt == 2:
-                result = noise.quieter(results["overview"][str(level)], result)
-            results["overview"][str(level)] = result
-            if not noise.again(result):
-                break
-            if attempt == 1:
-                say("    (other processes were busy; once more)")
+    results["overview"] = {str(level): load.pool(runs) for level, runs in levels.items()}
     for browser in browsers:
         await browser.close()
 
     probes = await load.signed_in_browsers(server, plan.probe_clients, top, load.BLOCK_SESSIONS + 1)
-    flood_accounts = (plan.accounts - flood_first) // 2
-    for attempt in (1, 2):
-        say(f"(d) Overview probe alone, {plan.probe_seconds:g} s ...")
-        noise.settle()
-        unloaded = await load.paced_overview(
-            server,
-            probes,
-            interval=plan.probe_interval,
-            warmup=plan.overview_warmup,
-            seconds=plan.probe_seconds,
+    rate = plan.flood_factor * results["hash"]["per_second"]
+    unloaded, flooded, floods = [], [], []
+    for r in range(plan.rounds):
+        say(f"[{r + 1}/{plan.rounds}] (d) Overview probe alone ...")
+        unloaded.append(
+            await load.paced_overview(
+                server,
+                probes,
+                interval=plan.probe_interval,
+                warmup=plan.overview_warmup,
+                seconds=plan.probe_seconds,
+            )
         )
         flood = load.Flood(
             server,
-            rate=plan.flood_factor * raw_rate,
+            rate=rate,
             clients=plan.flood_clients,
-            first_account=flood_first + (attempt - 1) * flood_accounts,
+            first_account=flood_first + r * flood_accounts,
             accounts=flood_accounts,
         )
         say(
-            f"(d) Overview probe while {plan.flood_clients} clients flood sign-in at "
-            f"{flood.rate:.0f} attempts/s (wrong passwords), {plan.probe_seconds:g} s ..."
+            f"[{r + 1}/{plan.rounds}] (d) Overview probe while {plan.flood_clients} clients flood sign-in "
+            f"at {rate:.0f} attempts/s (wrong passwords) ..."
         )
         flood_task = asyncio.create_task(flood.run())
-        flooded = await load.paced_overview(
-            server,
-            probes,
-            interval=plan.probe_interval,
-            warmup=plan.flood_warmup,
-            seconds=plan.probe_seconds,
+        flooded.append(
+            await load.paced_overview(
+                server,
+                probes,
+                interval=plan.probe_interval,
+                warmup=plan.flood_warmup,
+                seconds=plan.probe_seconds,
+            )
         )
         flood.stop.set()
         await flood_task
-        isolation = {
-            "unloaded": unloaded,
-            "flooded": flooded,
-            "flood": flood.report(),
-            "p95_ratio": (flooded["p95_ms"] or 0) / (unloaded["p95_ms"] or float("inf")),
-            "other_cores": max(unloaded["other_cores"], flooded["other_cores"]),
-        }
-        if attempt == 2:
-            isolation = noise.quieter(results["isolation"], isolation)
-        results["isolation"] = isolation
-        if not noise.again(isolation):
-            break
-        if attempt == 1:
-            say("    (other processes were busy; once more)")
+        floods.append(flood.report())
     for browser in probes:
         await browser.close()
+    results["isolation"] = {
+        "unloaded": load.pool(unloaded),
+        "flooded": load.pool(flooded),
+        "flood": load.pool_floods(floods),
+    }
+    iso = results["isolation"]
+    iso["p95_ratio"] = (iso["flooded"]["p95_ms"] or 0) / (iso["unloaded"]["p95_ms"] or float("inf"))
     return results
 
 
@@ -311,13 +286,13 @@ def targets(results: dict[str, Any], plan: Plan) -> list[dict[str, Any]]:
         found.append({"figure": name, "target": target, "measured": measured, "met": met})
 
     raw = results["hash"]["per_second"]
-    runs = " / ".join(f"{r['per_second']:.1f}" for r in results["hash"]["runs"])
-    add("(a) raw Argon2id verifies/s, all cores", "-", f"{raw:.1f}/s (before / after: {runs})", None)
+    add("(a) raw Argon2id verifies/s, all cores", "-", f"{raw:.1f}/s", None)
     b = results["sign_in"]
+    per_round = ", ".join(f"{r['ratio_to_raw']:.2f}" for r in b["rounds"])
     add(
         "(b) password sign-ins/s through gunicorn",
         ">= 0.9 x (a)",
-        f"{b['per_second']:.1f}/s = {b['ratio_to_raw']:.2f} x (a)",
+        f"{b['per_second']:.1f}/s = {b['ratio_to_raw']:.2f} x (a) (rounds: {per_round})",
         b["ratio_to_raw"] >= 0.9 and b["errors"] == 0,
     )
     levels = results["overview"]
@@ -376,11 +351,12 @@ def notes(results: dict[str, Any]) -> str:
         f"Client CPU (this load generator, same cores): sign-ins {b['client_cores']:.2f} cores, "
         + ", ".join(f"Overview at {k} {v['client_cores']:.2f}" for k, v in results["overview"].items())
         + f", flood {iso['flooded']['client_cores']:.2f}; "
-        f"server CPU during sign-ins {b['server_cores']:.2f} cores.",
-        "Other processes on the machine (cores): "
+        f"server CPU during sign-ins {b['server_cores']:.2f} cores "
+        f"({b['server_cpu_ms_per_sign_in']:.1f} ms per sign-in), during the Overview at "
+        + ", ".join(f"{k}: {v['server_cpu_ms_per_request']:.1f} ms" for k, v in results["overview"].items())
+        + " per request.",
+        f"Other processes on the machine (cores): (a) {results['hash']['other_cores']:.2f}, "
         + ", ".join(f"{name} {phase.get('other_cores', 0):.2f}" for name, phase in _phases(results))
-        + ", (a) "
-        + " / ".join(f"{r['other_cores']:.2f}" for r in results["hash"]["runs"])
         + ".",
         f"Flood: offered {flood['offered_per_second']:.0f}/s, sent {flood['sent_per_second']:.0f}/s, "
         f"answered {flood['answered_per_second']:.0f}/s ({flood['statuses']}), "
@@ -422,7 +398,7 @@ def main() -> int:
         "--noise-limit",
         type=float,
         default=0.25,
-        help="cores other processes may use before a phase waits or is repeated (default 0.25)",
+        help="wait (at most 30 s) at the start until other processes use fewer cores (default 0.25)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
@@ -440,45 +416,26 @@ def main() -> int:
         "machine": machine(),
         "plan": asdict(plan),
     }
-    noise = Noise(
-        None,
-        limit=float("inf") if args.quick else args.noise_limit,
-        wait=10,
-        budget=60,
-        deadline=began + 180,
-    )
     with Server(accounts=plan.accounts, password=password, keep=args.keep) as server:
-        noise.server = server
         say(f"Preparing a fresh SQLite database with {plan.accounts} accounts in {server.var_dir} ...")
         seed = server.prepare()
         results["argon2"] = seed["argon2"]
         results["setup"] = {k: seed[k] for k in ("migrate_seconds", "seed_seconds")}
-
-        say(f"(a) raw Argon2id verifications, {hashrate.cores()} processes, {plan.hash_seconds:g} s ...")
-        before = hash_rate(noise, seed["encoded"], password, plan.hash_seconds)
-        results["hash"] = {**before, "runs": [before]}
-
         say(f"Starting threshold serve on {server.base_url} ...")
         server.start()
         results["config"] = server_config(server)
+        if not args.quick:
+            say("Waiting (at most 30 s) until other processes leave the cores mostly idle ...")
+            results["quiet"] = wait_for_quiet(args.noise_limit, 30)
         try:
-            results.update(asyncio.run(measure_http(server, plan, results["hash"]["per_second"], noise)))
+            results.update(asyncio.run(measure(server, plan, seed["encoded"], password)))
         except Exception:
             say("The server's log ends with:\n" + server.log_tail())
             raise
         results["server_log_tail"] = server.log_tail(10)
-        server.stop()
-        say("(a) again, after the server stopped, to see whether the machine's speed drifted ...")
-        noise.server = None
-        after = hash_rate(noise, seed["encoded"], password, plan.hash_seconds)
-        # (b) is compared with the faster of the two, the stricter comparison.
-        best = max(before, after, key=lambda r: r["per_second"])
-        results["hash"] = {**best, "runs": [before, after]}
-        results["sign_in"]["ratio_to_raw"] = results["sign_in"]["per_second"] / best["per_second"]
 
     results["targets"] = targets(results, plan)
     results["wall_seconds"] = time.perf_counter() - began
-    results["waited_for_quiet_seconds"] = noise.waited
     results["problems"] = harness_ok(results)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -45,7 +45,7 @@ def test_quick_benchmark_runs_every_phase(tmp_path: Path) -> None:
     assert data["problems"] == []
     assert data["argon2"] == {"type": "ID", "memory_kib": 19 * 1024, "time_cost": 2, "parallelism": 1}
     assert data["config"]["worker_class"] == "gthread"
-    assert [run["verifications"] > 0 for run in data["hash"]["runs"]] == [True, True]
+    assert data["hash"]["verifications"] > 0 and data["hash"]["per_second"] > 0
 
     sign_in = data["sign_in"]
     assert sign_in["sign_ins"] > 0 and sign_in["errors"] == 0
