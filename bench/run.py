@@ -179,6 +179,8 @@ def pool_hash(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "verifications": sum(r["verifications"] for r in runs),
         "per_second": sum(r["per_second"] * r["seconds"] for r in runs) / seconds,
         "ms_per_verify_per_core": sum(r["ms_per_verify_per_core"] * r["seconds"] for r in runs) / seconds,
+        "cpu_ms_per_verify": sum(r["cpu_ms_per_verify"] * r["verifications"] for r in runs)
+        / max(1, sum(r["verifications"] for r in runs)),
         "other_cores": sum(r["other_cores"] * r["seconds"] for r in runs) / seconds,
         "rounds": [{k: r[k] for k in ("per_second", "other_cores")} for r in runs],
     }
@@ -211,6 +213,11 @@ async def measure(server: Server, plan: Plan, encoded: str, password: str) -> di
     results["hash"] = pool_hash(hash_runs)
     results["sign_in"] = load.pool(sign_in_runs)
     results["sign_in"]["ratio_to_raw"] = results["sign_in"]["per_second"] / results["hash"]["per_second"]
+    # What the ratio would be if the server had the cores to itself: CPU time of one raw verification
+    # against the server's CPU time per sign-in (both measured in this run).
+    results["sign_in"]["cpu_ratio_to_raw"] = (
+        results["hash"]["cpu_ms_per_verify"] / results["sign_in"]["server_cpu_ms_per_sign_in"]
+    )
     for run, raw in zip(results["sign_in"]["rounds"], hash_runs, strict=True):
         run["ratio_to_raw"] = run["per_second"] / raw["per_second"]
 
@@ -348,6 +355,10 @@ def notes(results: dict[str, Any]) -> str:
     iso = results["isolation"]
     flood = iso["flood"]
     lines = [
+        f"CPU time: one raw verification {results['hash']['cpu_ms_per_verify']:.1f} ms; one sign-in "
+        f"{b['server_cpu_ms_per_sign_in']:.1f} ms of server CPU, so (b)/(a) could reach at most "
+        f"{b['cpu_ratio_to_raw']:.2f} with the cores to itself.",
+        f"(d) p50 flooded / unloaded: {iso['flooded']['p50_ms']:.1f} / {iso['unloaded']['p50_ms']:.1f} ms.",
         f"Client CPU (this load generator, same cores): sign-ins {b['client_cores']:.2f} cores, "
         + ", ".join(f"Overview at {k} {v['client_cores']:.2f}" for k, v in results["overview"].items())
         + f", flood {iso['flooded']['client_cores']:.2f}; "
