@@ -215,10 +215,14 @@ async def paced_overview(
     samples: list[tuple[float, float]] = []
     errors = Errors()
 
+    most = int((warmup + seconds) / interval) + 10  # the pacing allows no more; a bound all the same
+
     async def loop(k: int, browser: Browser) -> None:
         await browser.connect()
         next_at = time.perf_counter() + interval * k / len(browsers)
-        while not window.stop.is_set():
+        for _ in range(most):
+            if window.stop.is_set():
+                break
             delay = next_at - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
