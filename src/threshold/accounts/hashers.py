@@ -1,27 +1,117 @@
-"""Password hashing: Argon2id at the OWASP minimum or stronger, with bounded concurrency."""
+"""Password hashing: Argon2id at the OWASP minimum or stronger, isolated from the rest of the portal."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
-from functools import cache
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
+T = TypeVar("T")
 
-@cache
-def _slots() -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(settings.HASHING_CONCURRENCY)
+
+class HashingBusy(Exception):
+    """Every hashing slot of this app process is taken and as many requests already wait for one.
+
+    Answered with 503 and Retry-After (``threshold.core.middleware.HashingBusyMiddleware``)
+    before any password is checked, so the answer says nothing about the password.
+    """
+
+
+def _lower_priority() -> None:
+    """Run this hashing thread at a lower CPU priority than the request threads (Linux).
+
+    On Linux a thread has its own nice value; an unprivileged process may raise it. Elsewhere,
+    or where the call is refused, hashing keeps the normal priority.
+    """
+    step = settings.HASHING_NICENESS
+    if step <= 0 or not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + step))
+
+
+class HashingPool:
+    """``slots`` hashing threads per app process, and room for ``queue`` more requests.
+
+    A request is counted from ``admit()`` (before the sign-in view runs, so a turned-away attempt
+    costs almost nothing) until ``leave()``; hashes on an admitted thread go straight to the
+    threads. A hash on a thread that was not admitted (another view, a management command) is
+    admitted for its own duration.
+    """
+
+    def __init__(self, slots: int, queue: int) -> None:
+        self.pid = os.getpid()
+        self.limit = slots + queue
+        self.pending = 0
+        self._lock = threading.Lock()
+        self._admitted = threading.local()
+        self._executor = ThreadPoolExecutor(
+            max_workers=slots, thread_name_prefix="threshold-hashing", initializer=_lower_priority
+        )
+
+    @property
+    def full(self) -> bool:
+        return self.pending >= self.limit
+
+    def admit(self) -> bool:
+        """Counts this thread's request in, unless the slots and the queue are full."""
+        with self._lock:
+            if self.pending >= self.limit:
+                return False
+            self.pending += 1
+        self._admitted.depth = getattr(self._admitted, "depth", 0) + 1
+        return True
+
+    def leave(self) -> None:
+        self._admitted.depth -= 1
+        with self._lock:
+            self.pending -= 1
+
+    def run(self, function: Callable[..., T], *args: Any) -> T:
+        if getattr(self._admitted, "depth", 0) > 0:
+            return self._executor.submit(function, *args).result()
+        if not self.admit():
+            raise HashingBusy
+        try:
+            return self._executor.submit(function, *args).result()
+        finally:
+            self.leave()
+
+
+_pool: HashingPool | None = None
+_pool_lock = threading.Lock()
+
+
+def hashing_pool() -> HashingPool:
+    """This process's pool (made on first use, so each forked app worker has its own)."""
+    global _pool
+    pool = _pool
+    if pool is None or pool.pid != os.getpid():
+        with _pool_lock:
+            if _pool is None or _pool.pid != os.getpid():
+                _pool = HashingPool(settings.HASHING_CONCURRENCY, settings.HASHING_QUEUE)
+            pool = _pool
+    return pool
 
 
 class BoundedArgon2idHasher(Argon2PasswordHasher):
     """Argon2id, m=19 MiB, t=2, p=1 (OWASP's minimum; RFC 9106's second recommended option
     needs 64 MiB, which four parallel sign-ins on a small server cannot afford).
 
-    SECURITY: each app process computes at most ``HASHING_CONCURRENCY`` hashes at once; the
-    other threads wait for a slot. A flood of sign-in attempts then queues behind the
-    hashing slots instead of taking every core away from the rest of the portal.
+    SECURITY/availability: hashes are computed on ``HASHING_CONCURRENCY`` dedicated threads per
+    app process, at a lower CPU priority (``HASHING_NICENESS``) than the threads that serve
+    pages, and at most ``HASHING_QUEUE`` further requests wait for one. A flood of sign-in
+    attempts then takes neither every core nor every request thread from the rest of the
+    portal: attempts beyond the queue are answered 503 at once, before any password is checked
+    (bench/README.md, "Benchmarks"). The parameters, and so the cost of each guess, are unchanged.
     """
 
     algorithm = "argon2"
@@ -30,12 +120,10 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
     parallelism = 1
 
     def encode(self, password: str, salt: str) -> str:
-        with _slots():
-            return super().encode(password, salt)
+        return hashing_pool().run(super().encode, password, salt)
 
     def verify(self, password: str, encoded: str) -> bool:
-        with _slots():
-            return super().verify(password, encoded)
+        return hashing_pool().run(super().verify, password, encoded)
 
     def harden_runtime(self, password: str, encoded: str) -> None:
         # The parameters are fixed per install; nothing to even out.

@@ -105,6 +105,9 @@ def _sqlite(path: Path) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
+        # Each app thread keeps its connection: opening one (and its PRAGMAs) costs ~0.7 ms,
+        # a tenth of a page (README, "Benchmarks"). SQLite has no server that could drop it.
+        "CONN_MAX_AGE": 600,
         "OPTIONS": {
             # SECURITY/availability: IMMEDIATE transactions take the write lock up front, so
             # concurrent sign-ins wait on the busy timeout instead of failing with

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils.csp import CSP
@@ -64,6 +65,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "threshold.core.middleware.RequestContextMiddleware",
+    "threshold.core.middleware.HashingBusyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,7 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
+    "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]
 
 ROOT_URLCONF = "threshold.config.urls"
@@ -98,6 +101,7 @@ TEMPLATES = [
 DATABASES = {"default": env.database("THRESHOLD_DATABASE_URL", VAR_DIR / "threshold.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -114,6 +118,11 @@ else:
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "threshold_cache",
+            # SECURITY: Django's default of 300 entries made every write beyond 300 live keys
+            # evict a third of them, sign-in throttling and rate-limit state included (a
+            # benchmark's sign-in flood did that on every write). Counting the rows on each
+            # write stays cheap at this size (~0.15 ms at 50,000 rows).
+            "OPTIONS": {"MAX_ENTRIES": 200_000},
         }
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -127,9 +136,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "threshold.accounts.passwords.ContextWordsValidator"},
     {"NAME": "threshold.accounts.passwords.StrengthValidator"},
 ]
-# The number of password hashes one app process computes at once; the rest wait, so
-# hashing cannot starve every other page of CPU (README, "Benchmarks").
+# Password hashing per app process (threshold.accounts.hashers, bench/README.md "Benchmarks"):
+# how many hashes it computes at once, how many more requests may wait for a slot (beyond that,
+# 503 at once), and how much lower than page requests the hashing threads' CPU priority is.
 HASHING_CONCURRENCY = env.integer("THRESHOLD_HASHING_CONCURRENCY", 1, minimum=1)
+HASHING_QUEUE = env.integer("THRESHOLD_HASHING_QUEUE", 8, minimum=0)
+HASHING_NICENESS = min(19, env.integer("THRESHOLD_HASHING_NICENESS", 5, minimum=0))
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "overview"
@@ -218,6 +230,7 @@ MFA_TOTP_ISSUER = "Threshold"
 # refused for the whole window (allauth records it in the shared cache).
 MFA_TOTP_TOLERANCE = 1
 USERSESSIONS_TRACK_ACTIVITY = True
+SESSION_ACTIVITY_INTERVAL = 60  # seconds "last seen" may lag (threshold.accounts.session_activity)
 
 # --- Sessions and cookies ---------------------------------------------------------------
 SESSION_COOKIE_AGE = 30 * 24 * 3600  # "Keep me signed in": 30 days; otherwise until the browser closes

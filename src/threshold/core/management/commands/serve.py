@@ -20,7 +20,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("THRESHOLD_WORKERS", os.cpu_count() or 2))
         )
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("THRESHOLD_THREADS", "8")))
+        # 16 threads, of which at most HASHING_CONCURRENCY + HASHING_QUEUE (1 + 8) serve sign-ins
+        # (threshold.accounts.hashers), so pages find free threads during a sign-in flood.
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("THRESHOLD_THREADS", "16")))
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("check")
@@ -43,13 +45,15 @@ class Command(BaseCommand):
             "10",
             "--keep-alive",
             "5",
-            "--access-logfile",
-            "-" if os.environ.get("THRESHOLD_ACCESS_LOG") else "/dev/null",
             "--error-logfile",
             "-",
             "--forwarded-allow-ips",
             "",
         ]
+        if os.environ.get("THRESHOLD_ACCESS_LOG"):
+            # Without it gunicorn skips access logging altogether (logging to /dev/null still
+            # formatted and wrote a line per request).
+            argv += ["--access-logfile", "-"]
         self.stdout.write(f"Threshold is serving on http://{options['host']}:{options['port']}/", ending="\n")
         self.stdout.flush()
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn

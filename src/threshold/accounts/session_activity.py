@@ -1,0 +1,68 @@
+"""When and from where each session was last seen, without a database write on every page."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from allauth.account.adapter import get_adapter
+from allauth.usersessions.internal import usersessionkit
+from allauth.usersessions.models import UserSession
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+# How many sessions each app process remembers having recorded recently.
+REMEMBERED_SESSIONS = 20_000
+
+
+class SessionActivityMiddleware:
+    """Replaces allauth's ``UserSessionsMiddleware`` (``USERSESSIONS_TRACK_ACTIVITY``).
+
+    allauth records IP address, user agent and "last seen" of the session in a write
+    transaction on every signed-in request. On SQLite each such write takes the database's one
+    write lock, so concurrent page views queue behind each other (README, "Benchmarks"). This
+    middleware makes the same allauth call, but skips it when this process recorded the same
+    session from the same address and user agent less than ``SESSION_ACTIVITY_INTERVAL`` seconds
+    ago.
+
+    SECURITY: a new address or user agent is still recorded on the first request that shows it
+    (allauth's ``session_client_changed`` signal fires as before); only "last seen" may lag, by
+    at most the interval.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._recorded: OrderedDict[str, tuple[float, str, str]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._ua_length = UserSession._meta.get_field("user_agent").max_length or 512
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        self._track(request)
+        return self.get_response(request)
+
+    def _track(self, request: HttpRequest) -> None:
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is None or session is None or not user.is_authenticated or not session.session_key:
+            return
+        key = session.session_key
+        ip = get_adapter().get_client_ip(request)
+        user_agent = request.META.get("HTTP_USER_AGENT", "")[: self._ua_length]
+        now = time.monotonic()
+        with self._lock:
+            last = self._recorded.get(key)
+        if (
+            last is not None
+            and last[1] == ip
+            and last[2] == user_agent
+            and now - last[0] < settings.SESSION_ACTIVITY_INTERVAL
+        ):
+            return
+        usersessionkit.track_activity(request, user=user, session=session)
+        with self._lock:
+            self._recorded[key] = (now, ip, user_agent)
+            self._recorded.move_to_end(key)
+            while len(self._recorded) > REMEMBERED_SESSIONS:
+                self._recorded.popitem(last=False)
