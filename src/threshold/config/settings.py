@@ -140,7 +140,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # how many hashes it computes at once, how many more requests may wait for a slot (beyond that,
 # 503 at once), and how much lower than page requests the hashing threads' CPU priority is.
 HASHING_CONCURRENCY = env.integer("THRESHOLD_HASHING_CONCURRENCY", 1, minimum=1)
-HASHING_QUEUE = env.integer("THRESHOLD_HASHING_QUEUE", 8, minimum=0)
+HASHING_QUEUE = env.integer("THRESHOLD_HASHING_QUEUE", 24, minimum=0)
 HASHING_NICENESS = min(19, env.integer("THRESHOLD_HASHING_NICENESS", 5, minimum=0))
 
 LOGIN_URL = "account_login"

@@ -20,9 +20,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", type=int, default=int(os.environ.get("THRESHOLD_WORKERS", os.cpu_count() or 2))
         )
-        # 16 threads, of which at most HASHING_CONCURRENCY + HASHING_QUEUE (1 + 8) serve sign-ins
+        # 32 threads, of which at most HASHING_CONCURRENCY + HASHING_QUEUE (1 + 24) serve sign-ins
         # (threshold.accounts.hashers), so pages find free threads during a sign-in flood.
-        parser.add_argument("--threads", type=int, default=int(os.environ.get("THRESHOLD_THREADS", "16")))
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("THRESHOLD_THREADS", "32")))
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("check")
