@@ -98,6 +98,7 @@ class SecurityEvent(models.Model):
         the words of the request that recorded the event."""
         return describe_user_agent(self.user_agent).label if self.user_agent else self.device_label
 
+
 class SignInAssessment(models.Model):
     """Why a successful sign-in looked unusual (activity/risk.py), written with its event.
 
