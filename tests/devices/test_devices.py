@@ -197,3 +197,16 @@ def test_sign_out_everywhere_is_on_the_devices_page(person: Person) -> None:
     response = person.client.post("/sign-out-everywhere/")
     assert response["Location"] == "/devices/"
     assert not is_signed_in(other) and is_signed_in(person.client)
+
+
+def test_a_session_from_before_devices_existed_gets_its_device(client: Client, user: Any) -> None:
+    client.force_login(user)
+    session = client.session
+    del session["threshold.device"]  # as a session signed in before this release has none
+    session.save()
+    Device.objects.filter(user=user).delete()
+    assert client.get("/", HTTP_USER_AGENT=OTHER_UA).status_code == 200
+    device = Device.objects.get(user=user)
+    assert device.display_name == "Firefox on Mac OS X"
+    assert client.cookies[cookie.cookie_name()].value
+    assert UserSession.objects.get(user=user).data["device"] == device.pk

@@ -12,8 +12,9 @@ from threshold.devices import cookie, services
 class DeviceMiddleware:
     """Ends a session whose device was removed or whose account is locked; sets the device cookie.
 
-    Sits after allauth's UserSessionsMiddleware, so this session's ``UserSession`` row
-    exists when it is linked to its device.
+    Sits before allauth's UserSessionsMiddleware, so a refused session is not tracked
+    again, and links the session to its device on the way out, once that middleware and
+    the sign-in have made this session's ``UserSession`` row.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
