@@ -411,7 +411,7 @@ DETAILS: dict[str, Promise] = {
     "fields": _("Changed"),
     "sessions_ended": _("Other sessions ended"),
     "device_name": _("Device"),
-    "trust_ended": _("Trusted for two-step verification until then"),
+    "trust_ended": _("Trusted devices asked for two-step verification again"),
     "including_this_one": _("Including the browser it was done from"),
     "retry_after": _("Seconds to wait before the next try"),
     "via": _("Done with"),
