@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from threshold.accounts import selectors, services
 from threshold.core.context import context_of
+from threshold.devices import adapter as devices_adapter
 from threshold.security import adapter as security_adapter
 
 # The one list of allauth's notification mails that our security alerts replace
@@ -48,6 +49,10 @@ class AccountAdapter(DefaultAccountAdapter):
             services.note_password_accepted(request=request, email=credentials.get("email", ""))
         return user
 
+    def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
+        """A locked account is refused once its password was right (threshold.devices)."""
+        return devices_adapter.refuse_locked(request, user) or super().pre_login(request, user, **kwargs)
+
     def get_login_stages(self) -> list[str]:
         """Two-step verification at sign-in is threshold.security's stage."""
         return security_adapter.login_stages(super().get_login_stages())
@@ -79,7 +84,10 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def login(self, request: HttpRequest, user: Any) -> None:
         """From the moment of sign-in, the request speaks the person's language: allauth's
-        "Successfully signed in" message is made later in this same request."""
+        "Successfully signed in" message is made later in this same request.
+
+        Last gate for a locked account, whichever way and stages the sign-in came through."""
+        devices_adapter.ensure_not_locked(request, user)
         super().login(request, user)
         if getattr(user, "locale", ""):
             translation.activate(user.locale)

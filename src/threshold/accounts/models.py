@@ -90,6 +90,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     photo_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     password_changed_at = models.DateTimeField(null=True, blank=True)
     must_change_password = models.BooleanField(default=False, editable=False)
+    # Set by "Lock my account" (threshold.devices); sign-in is refused until recovery clears it.
+    locked_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -124,6 +126,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def initials(self) -> str:
         parts = [p for p in (self.given_name, self.family_name) if p] or self.name.split()
         return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
 
     @property
     def is_work_account(self) -> bool:

@@ -307,4 +307,4 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         )
         % {"count": ended},
     )
-    return redirect("overview")
+    return redirect("devices")

@@ -18,6 +18,9 @@ def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     from threshold.accounts.services import note_sign_in
 
     note_sign_in(request=request, user=user)
+    from threshold.devices.services import note_sign_in_device
+
+    note_sign_in_device(request=request, user=user)
 
 
 @receiver(auth_signals.user_login_failed)
@@ -102,6 +105,10 @@ def password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
     record_event("account:password:reset", user=user, request=request)
     note_password_reset(request=request, user=user)
+    from threshold.devices.services import unlock_account
+
+    # The recovery flow (issue 5) will take this over; until then a reset by email unlocks.
+    unlock_account(user=user, request=request, via="password_reset")
 
 
 # allauth.mfa: authenticator apps and passkeys are saved by its pages. Its

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "threshold.activity",
     "threshold.security",
     "threshold.orgs",
+    "threshold.devices",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -74,6 +75,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "threshold.devices.middleware.DeviceMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]
@@ -306,6 +308,10 @@ TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBacken
 # Sign-ins are kept this many days, security changes longer (`threshold prune_activity`).
 ACTIVITY_RETENTION_DAYS = env.integer("THRESHOLD_ACTIVITY_RETENTION_DAYS", 90, minimum=1)
 CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, minimum=1)
+
+# --- Devices ----------------------------------------------------------------------------------
+# A device unused this many days is marked stale on the Devices page and suggested for removal.
+STALE_DEVICE_DAYS = env.integer("THRESHOLD_STALE_DEVICE_DAYS", 90, minimum=1)
 
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024

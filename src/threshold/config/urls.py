@@ -19,6 +19,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("outbox/", core_views.outbox, name="outbox"),
     path("", include("threshold.activity.urls")),
+    path("", include("threshold.devices.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", admin.site.urls),
 ]

@@ -24,7 +24,7 @@ SECTIONS = [
         ("/your-info/", "/accounts/email/", "/accounts/confirm-email/", "/accounts/phone"),
     ),
     Section("security_info", _("Security info"), ("/security/", "/accounts/password/", "/accounts/2fa/")),
-    Section("usersessions_list", _("Devices"), ("/devices/", "/accounts/sessions/")),
+    Section("devices", _("Devices"), ("/devices/", "/accounts/sessions/")),
     Section("recent_activity", _("Recent activity"), ("/activity/",)),
     Section("subscriptions", _("Subscriptions"), ("/subscriptions/",)),
     Section("organizations", _("Organizations"), ("/organizations/",)),

@@ -27,6 +27,9 @@ class Action(StrEnum):
     PASSWORD_REMOVE = "security:password:remove"
     RECOVERY_CODES_GENERATE = "security:recovery_codes:generate"
     DEVICE_TRUST = "security:device:trust"
+    DEVICE_RENAME = "devices:device:rename"
+    DEVICE_REMOVE = "devices:device:remove"
+    ACCOUNT_LOCK = "account:account:lock"
 
 
 def evaluate(user: Any, action: Action | str) -> Decision:

@@ -24,6 +24,10 @@ class TwoStepStage(LoginStage):
 
     def handle(self) -> tuple[Any, bool]:
         user = self.login.user
+        if user is not None and getattr(user, "is_locked", False):
+            from threshold.devices.adapter import refuse_locked
+
+            return refuse_locked(self.request, user), False
         if user is None or not services.second_step_needed(request=self.request, user=user):
             return None, True
         return HttpResponseRedirect(reverse(self.urlname)), True
