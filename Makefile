@@ -40,6 +40,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/activity.py
 
 messages: $(STAMP)
 	cd src/threshold && ../../$(BIN)/threshold makemessages --all --no-obsolete --ignore 'static/*' && ../../$(BIN)/threshold compilemessages
