@@ -144,16 +144,7 @@ def remove_method(request: HttpRequest, public_id: str) -> HttpResponse:
             user=user, request=request, method=method, sign_out_others=form.cleaned_data["sign_out_others"]
         )
         messages.success(request, _("“%(name)s” was removed.") % {"name": method.name})
-        if ended:
-            messages.info(
-                request,
-                ngettext(
-                    "%(count)d other session was signed out.",
-                    "%(count)d other sessions were signed out.",
-                    ended,
-                )
-                % {"count": ended},
-            )
+        _tell_sessions_ended(request, ended)
         return redirect("security_info")
     return render(
         request, "security/remove_method.html", {"method": method, "decision": decision, "form": form}
@@ -207,16 +198,7 @@ def remove_password(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and decision.allowed:
         ended = services.remove_password(user=user, request=request)
         messages.success(request, _("Your password was removed. You now sign in with a passkey."))
-        if ended:
-            messages.info(
-                request,
-                ngettext(
-                    "%(count)d other session was signed out.",
-                    "%(count)d other sessions were signed out.",
-                    ended,
-                )
-                % {"count": ended},
-            )
+        _tell_sessions_ended(request, ended)
         return redirect("security_info")
     return render(
         request,
@@ -438,3 +420,16 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
 @require_GET
 def not_me(request: HttpRequest) -> HttpResponse:
     return render(request, "security/not_me.html")
+
+
+def _tell_sessions_ended(request: HttpRequest, ended: int) -> None:
+    if ended:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d other session was signed out.",
+                "%(count)d other sessions were signed out.",
+                ended,
+            )
+            % {"count": ended},
+        )
