@@ -93,6 +93,11 @@ class SecurityEvent(models.Model):
         return str(self.event_type.label)
 
     @property
+    def country_label(self) -> str:
+        """The country's name in the active language ("" when unknown)."""
+        return catalog.country_label(self.country)
+
+    @property
     def device(self) -> str:
         """The device in the active language ("Chrome en Windows"); ``device_label`` keeps
         the words of the request that recorded the event."""
