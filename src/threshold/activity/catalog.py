@@ -403,6 +403,17 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
     ),
+    EventType("account:export:request", _("Copy of your data asked for"), Category.CHANGE, Severity.NOTICE),
+    EventType(
+        "account:export:ready",
+        _("Copy of your data ready"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("A copy of your account's data is ready to download from the Privacy page."),
+        alert_more=(AlertLine(_("The download works for 24 hours, after you sign in again.")),),
+    ),
+    EventType("account:export:download", _("Copy of your data downloaded"), Category.CHANGE, Severity.NOTICE),
     EventType(
         "account:policy:deny",
         _("Change blocked by your organization's policy"),

@@ -14,3 +14,11 @@ def close_due_accounts() -> int:
     from threshold.recovery.services import close_due_accounts as close_due
 
     return close_due()
+
+
+@task()
+def build_data_export(export_id: int) -> bool:
+    """Build one "Download your data" ZIP (see ``services.build_data_export``)."""
+    from threshold.recovery.services import build_data_export as build
+
+    return build(export_id=export_id)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.recovery import selectors, services
@@ -29,9 +30,40 @@ def _reauthenticate(request: HttpRequest, message: str = "") -> HttpResponse:
 
 
 @login_required
+@never_cache
 @require_GET
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "recovery/privacy.html")
+    return render(request, "recovery/privacy.html", {"export": selectors.latest_export(request.user)})
+
+
+@login_required
+@require_POST
+def export(request: HttpRequest) -> HttpResponse:
+    try:
+        services.request_data_export(user=request.user, request=request)
+    except FreshSignInRequired as exc:
+        messages.info(request, exc.message)
+        return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": reverse("privacy")}))
+    except PolicyDenied as exc:
+        messages.error(request, exc.decision.message or _("Your organization does not allow this change."))
+        return redirect("privacy")
+    return redirect(reverse("privacy") + "#export")
+
+
+@login_required
+@never_cache
+@require_GET
+def download(request: HttpRequest, public_id: Any) -> HttpResponse:
+    try:
+        export = services.download_data_export(user=request.user, request=request, public_id=public_id)
+    except FreshSignInRequired as exc:
+        return _reauthenticate(request, exc.message)
+    except services.ExportNotFound:
+        raise Http404 from None
+    response = HttpResponse(bytes(export.content or b""), content_type="application/zip")
+    name = f"threshold-data-{export.requested_at:%Y-%m-%d}.zip"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @login_required
