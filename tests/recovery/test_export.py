@@ -8,10 +8,12 @@ import json
 import re
 import zipfile
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
 from allauth.mfa.models import Authenticator
+from django.core.management import call_command
 from django.utils import timezone
 
 from tests.conftest import make_user
@@ -105,6 +107,13 @@ def test_the_link_expires_after_24_hours_and_expired_exports_are_deleted(
     DataExport.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert download(person.client, export).status_code == 404
     assert "Download the ZIP" not in person.client.get("/privacy/").content.decode()
+
+    out = StringIO()
+    call_command("close_due_accounts", stdout=out)  # the daily run deletes it too
+    assert "deleted 1 expired data export" in out.getvalue()
+    assert not DataExport.objects.exists()
+    export = ask_for_export(person, commits)
+    DataExport.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     ask_for_export_again = DataExport.objects.create(user=person.user)
     assert services.build_data_export(export_id=ask_for_export_again.pk)
