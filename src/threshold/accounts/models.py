@@ -92,6 +92,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     must_change_password = models.BooleanField(default=False, editable=False)
     # Set by "Lock my account" (threshold.devices); sign-in is refused until recovery clears it.
     locked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set by closing the account (threshold.recovery): until ``closes_at`` it can only be
+    # reopened; once ``closed_at`` is set the row is the anonymous tombstone.
+    closure_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closes_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -130,6 +135,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+    @property
+    def is_closing(self) -> bool:
+        """Marked for closure and still inside the window in which it can be reopened."""
+        return self.closes_at is not None and self.closed_at is None
 
     @property
     def is_work_account(self) -> bool:

@@ -368,6 +368,52 @@ _TYPES = [
         retention=Retention.SIGN_IN,
         sign_in_attempt=True,
     ),
+    # Closing the account and exporting its data (threshold.recovery)
+    EventType(
+        "account:close:request",
+        _("Account set to close"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+        notify_user=True,
+        alert=ngettext_lazy(
+            "Your account was set to close in %(days)d day, and every session was signed out.",
+            "Your account was set to close in %(days)d days, and every session was signed out.",
+            "days",
+        ),
+        alert_more=(
+            AlertLine(
+                _(
+                    "Until then you can keep it: sign in and choose to reopen it. "
+                    "After that its personal data is deleted and it cannot be brought back."
+                )
+            ),
+        ),
+    ),
+    EventType(
+        "account:reopen",
+        _("Account reopened"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("Your account was reopened: it will not be closed, and you can use it as before."),
+    ),
+    EventType(
+        "account:close:complete",
+        _("Account closed and its personal data deleted"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
+    EventType("account:export:request", _("Copy of your data asked for"), Category.CHANGE, Severity.NOTICE),
+    EventType(
+        "account:export:ready",
+        _("Copy of your data ready"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("A copy of your account's data is ready to download from the Privacy page."),
+        alert_more=(AlertLine(_("The download works for 24 hours, after you sign in again.")),),
+    ),
+    EventType("account:export:download", _("Copy of your data downloaded"), Category.CHANGE, Severity.NOTICE),
     EventType(
         "account:policy:deny",
         _("Change blocked by your organization's policy"),
@@ -439,6 +485,7 @@ DETAILS: dict[str, Promise] = {
     "including_this_one": _("Including the browser it was done from"),
     "retry_after": _("Seconds to wait before the next try"),
     "via": _("Done with"),
+    "days": _("Days until the account closes"),
     "sign_in_at": _("Sign-in time"),
     "sign_in_device": _("Sign-in device"),
     "sign_in_country": _("Sign-in country"),

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "threshold.security",
     "threshold.orgs",
     "threshold.devices",
+    "threshold.recovery",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "threshold.devices.middleware.DeviceMiddleware",
+    "threshold.recovery.middleware.ClosingAccountMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]

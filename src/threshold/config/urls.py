@@ -20,6 +20,7 @@ urlpatterns = [
     path("outbox/", core_views.outbox, name="outbox"),
     path("", include("threshold.activity.urls")),
     path("", include("threshold.devices.urls")),
+    path("", include("threshold.recovery.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", admin.site.urls),
 ]

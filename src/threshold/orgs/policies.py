@@ -30,6 +30,8 @@ class Action(StrEnum):
     DEVICE_RENAME = "devices:device:rename"
     DEVICE_REMOVE = "devices:device:remove"
     ACCOUNT_LOCK = "account:account:lock"
+    ACCOUNT_CLOSE = "account:account:close"
+    DATA_EXPORT = "account:data:export"
 
 
 def evaluate(user: Any, action: Action | str) -> Decision:

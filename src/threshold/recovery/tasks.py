@@ -1,0 +1,27 @@
+"""Background work of the recovery app (run by the configured TASKS backend)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task()
+def close_due_accounts() -> int:
+    """Close every account whose window has ended (see ``services.close_due_accounts``), and
+    delete expired data exports, so none outlives its 24 hours when no new one is asked for.
+
+    Enqueue it daily from a scheduler, or run ``threshold close_due_accounts`` from cron.
+    """
+    from threshold.recovery.services import close_due_accounts as close_due
+    from threshold.recovery.services import delete_expired_exports
+
+    delete_expired_exports()
+    return close_due()
+
+
+@task()
+def build_data_export(export_id: int) -> bool:
+    """Build one "Download your data" ZIP (see ``services.build_data_export``)."""
+    from threshold.recovery.services import build_data_export as build
+
+    return build(export_id=export_id)
