@@ -13,15 +13,11 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.activity.helpers import BR, GB, IPHONE_SAFARI, SE, WINDOWS_CHROME, past_sign_in
+from tests.browser.steps import MAC_CHROME
 from tests.conftest import PASSWORD, make_user
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import RequestContext
-
-MAC_CHROME = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
 
 
 @pytest.fixture

@@ -14,13 +14,9 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.activity.helpers import GB, IPHONE_SAFARI, MAC_FIREFOX
+from tests.browser.steps import MAC_CHROME
 from tests.conftest import PASSWORD, make_user
 from threshold.devices.models import Device
-
-MAC_CHROME = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.test_security_journey import sign_in_with_password, sign_out
+from tests.browser.steps import sign_in, sign_out
 from tests.conftest import make_user
 
 VIRTUAL_PASSKEY_DEVICE = {
@@ -31,7 +31,7 @@ def test_add_a_passkey_then_sign_in_with_it_alone(page: Page, live_server: Any, 
     devtools.send("WebAuthn.enable")
     device = devtools.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_PASSKEY_DEVICE})
 
-    sign_in_with_password(page, base, "noor@example.com")
+    sign_in(page, base, "noor@example.com")
     expect(page.get_by_role("heading", name="Welcome, Noor")).to_be_visible()
     page.get_by_role("navigation", name="My account").get_by_role("link", name="Security info").click()
     page.get_by_role("link", name="Add sign-in method").click()

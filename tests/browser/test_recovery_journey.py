@@ -11,14 +11,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, make_user
-
-
-def sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("^Sign in$", re.I)).click()
+from tests.browser.steps import sign_in
+from tests.conftest import make_user
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,26 +3,14 @@ with the app and with a recovery code."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import PASSWORD, make_user
-
-
-def sign_in_with_password(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("^Sign in$", re.I)).click()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+from tests.browser.steps import sign_in, sign_out
+from tests.conftest import make_user
 
 
 @pytest.mark.django_db(transaction=True)
@@ -31,7 +19,7 @@ def test_authenticator_app_two_step_verification_and_recovery_code(
 ) -> None:
     base = live_server.url
     make_user("lin@example.com", given_name="Lin", family_name="Chen")
-    sign_in_with_password(page, base, "lin@example.com")
+    sign_in(page, base, "lin@example.com")
     expect(page.get_by_role("heading", name="Welcome, Lin")).to_be_visible()
 
     # Security info → Add sign-in method → Authenticator app.
@@ -64,7 +52,7 @@ def test_authenticator_app_two_step_verification_and_recovery_code(
 
     # Sign out, sign back in with the app.
     sign_out(page)
-    sign_in_with_password(page, base, "lin@example.com")
+    sign_in(page, base, "lin@example.com")
     expect(page.get_by_role("heading", name="Verify it's you")).to_be_visible()
     expect(page.get_by_text("Enter the 6-digit code from your authenticator app")).to_be_visible()
     shoot(page, "sign-in-challenge")
@@ -74,7 +62,7 @@ def test_authenticator_app_two_step_verification_and_recovery_code(
 
     # Sign out, sign back in another way: a recovery code.
     sign_out(page)
-    sign_in_with_password(page, base, "lin@example.com")
+    sign_in(page, base, "lin@example.com")
     page.get_by_text("Sign in another way").click()
     page.get_by_role("link", name="Recovery code").click()
     expect(page.get_by_text("Enter one of the recovery codes you saved")).to_be_visible()
