@@ -345,7 +345,7 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
     with transaction.atomic():
         list(PhoneNumber.objects.select_for_update().filter(user=user))
         try:
-            method = security_services.ensure_phone_removable(user=user, phone=phone)
+            method = security_services.ensure_phone_removable(user=user, phone=phone, request=request)
         except security_services.Refused as exc:
             raise ValidationError(exc.message, code=exc.code) from exc
         deleted, _rows = PhoneNumber.objects.filter(pk=phone.pk, user=user).delete()

@@ -332,6 +332,50 @@ _TYPES = [
         Category.CHANGE,
         Severity.NOTICE,
     ),
+    # Replacing every sign-in method: the removal of the last older method waits
+    # (threshold.security, issue 5 §3). The older addresses hear of the scheduled removal by
+    # a message of its own, with the link to cancel, rather than by the general alert.
+    EventType(
+        "account:method:removal_scheduled",
+        _("Sign-in method set to be removed after a wait"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
+    EventType(
+        "account:method:removal_confirmed",
+        _("Waiting removal confirmed with an older sign-in method"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_(
+            "%(kind)s “%(name)s” was removed from the ways you sign in: "
+            "the change was confirmed with one of your older sign-in methods."
+        ),
+    ),
+    EventType(
+        "account:method:removal_applied",
+        _("Sign-in method removed after the wait"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_(
+            "%(kind)s “%(name)s” was removed from the ways you sign in, at the end of the %(days)d-day wait."
+        ),
+    ),
+    EventType(
+        "account:method:removal_cancelled",
+        _("Waiting removal of a sign-in method cancelled"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("The removal of %(kind)s “%(name)s” was cancelled: it stays one of the ways you sign in."),
+        alert_more=(
+            AlertLine(
+                _("Every session of your account was signed out, and trusted devices will be asked again."),
+                when="signed_out",
+            ),
+        ),
+    ),
     # Devices and the account lock (threshold.devices)
     EventType("account:device:rename", _("Device renamed"), Category.CHANGE),
     EventType(

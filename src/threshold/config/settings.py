@@ -315,6 +315,12 @@ CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, mini
 # A device unused this many days is marked stale on the Devices page and suggested for removal.
 STALE_DEVICE_DAYS = env.integer("THRESHOLD_STALE_DEVICE_DAYS", 90, minimum=1)
 
+# --- Replacing every sign-in method (threshold.security) ---------------------------------------
+# Methods older than this many days are the account's "older" methods: removing the last of
+# them waits SECURITY_INFO_WAIT_DAYS unless confirmed with one of them.
+SECURITY_INFO_WINDOW_DAYS = env.integer("THRESHOLD_SECURITY_INFO_WINDOW_DAYS", 7, minimum=1)
+SECURITY_INFO_WAIT_DAYS = env.integer("THRESHOLD_SECURITY_INFO_WAIT_DAYS", 30, minimum=1)
+
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000
