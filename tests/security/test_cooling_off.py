@@ -444,7 +444,7 @@ def test_cancelling_from_the_emailed_link_keeps_the_method_and_signs_out_everywh
     assert the_app(replaced)
     assert not is_signed_in(replaced.client)
     [event] = events(replaced, "account:method:removal_cancelled")
-    assert event.details["via"] == "link" and event.details["signed_out"] is True
+    assert event.details["how"] == "link" and event.details["signed_out"] is True
     [alert] = alerts(mailbox, "ada@example.com")
     assert "was cancelled: it stays one of the ways you sign in" in alert
     assert "Every session of your account was signed out" in alert

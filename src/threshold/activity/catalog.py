@@ -359,7 +359,7 @@ _TYPES = [
         Severity.WARNING,
         notify_user=True,
         alert=_(
-            "%(kind)s “%(name)s” was removed from the ways you sign in, at the end of the %(days)d-day wait."
+            "%(kind)s “%(name)s” was removed from the ways you sign in, at the end of the %(wait_days)d-day wait."
         ),
     ),
     EventType(

@@ -1008,11 +1008,13 @@ def _schedule_removal(*, user: Any, request: HttpRequest | None, method: SignInM
             "name": method.name,
             "removal": str(removal.public_id),
             "effective_at": removal.effective_at.isoformat(),
-            "days": selectors.wait_days(),
+            "wait_days": selectors.wait_days(),
             "told_emails": len(addresses.emails),
             "told_phones": len(addresses.phones),
         },
     )
+    # SECURITY: sent from this process once the change commits rather than through the task
+    # queue, whose arguments are stored in the database: the token must not be.
     transaction.on_commit(
         partial(
             _tell_older_addresses,
@@ -1151,7 +1153,7 @@ def _apply_removal(*, pk: int, request: HttpRequest | None, status: RemovalStatu
             if status == RemovalStatus.CONFIRMED
             else "account:method:removal_applied"
         )
-        _record_removal_event(code, removal, request=request, extra={"via": how})
+        _record_removal_event(code, removal, request=request, extra={"how": how})
     return True
 
 
@@ -1168,7 +1170,7 @@ def _record_removal_event(
             "name": removal.name,
             "removal": str(removal.public_id),
             "requested_at": removal.requested_at.isoformat(),
-            "days": selectors.wait_days(),
+            "wait_days": selectors.wait_days(),
             **extra,
         },
     )
@@ -1310,7 +1312,7 @@ def _cancel(*, pk: int, request: HttpRequest | None, how: str, extra: dict[str, 
         )
         removal.save(update_fields=["status", "resolved_at", "resolved_by"])
         _record_removal_event(
-            "account:method:removal_cancelled", removal, request=request, extra={"via": how, **extra}
+            "account:method:removal_cancelled", removal, request=request, extra={"how": how, **extra}
         )
     return True
 
