@@ -29,6 +29,7 @@ from tests.security.conftest import (
     turn_on_two_step,
     verify,
 )
+from tests.security.softauthn import SoftAuthenticator
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import SecurityEvent
 from threshold.activity.services import record_event
@@ -140,7 +141,7 @@ def test_the_remove_page_says_the_removal_will_wait(user_with_two_step: Person, 
     age(person)
     add_passkey(person.client, person.authenticator, commits, name="New passkey")
     page = text(person.client.get(f"/security/methods/{the_app(person).public_id}/remove/"))
-    assert "its removal waits 30 days" in page
+    assert "the sign-in methods you had more than 7 days ago, so its removal waits 30 days" in page
 
 
 def test_the_older_method_still_signs_in_while_its_removal_waits(replaced: Person) -> None:
@@ -275,12 +276,24 @@ def test_a_recovery_code_made_since_the_change_began_does_not_confirm(
     assert "Recovery code" not in text(replaced.client.get(confirm_url(replaced)))
 
 
-def test_confirming_with_an_older_passkey(person: Person, commits: Commits) -> None:
+def test_confirming_with_an_older_passkey_and_not_a_new_one(person: Person, commits: Commits) -> None:
     person.passkey = add_passkey(person.client, person.authenticator, commits, name="Old passkey")
     age(person)
-    add_authenticator_app(person.client, commits, name="New app")
+    newer = SoftAuthenticator()
+    add_passkey(person.client, newer, commits, name="New passkey")
     remove(person, person.passkey, commits)
     assert the_removal(person).pending
+
+    # One option stands for every passkey; the new one's answer is refused.
+    page = person.client.get(confirm_url(person, "passkey"))
+    answer = newer.get(json_block(page, "passkey-options")["request_options"])
+    with commits(execute=True):
+        refused = person.client.post(
+            confirm_url(person), {"method": "passkey", "credential": json.dumps(answer)}
+        )
+    assert refused.status_code == 400 and "That passkey didn't work" in text(refused)
+    assert the_removal(person).pending
+
     page = person.client.get(confirm_url(person, "passkey"))
     answer = person.authenticator.get(json_block(page, "passkey-options")["request_options"])
     with commits(execute=True):

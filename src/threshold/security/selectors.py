@@ -543,10 +543,18 @@ def proved_older_method(request: HttpRequest | None, user: Any, *, before: datet
 def confirm_options(user: Any, removal: ScheduledRemoval) -> list[SecondStepOption]:
     """The ways to confirm a waiting removal: the older methods, and older recovery codes."""
     before = window_start(removal.requested_at)
+    older_passkey = older_methods(user, before=before).filter(kind=MethodKind.PASSKEY).exists()
     return [
         option
         for option in second_step_options(user)
-        if (option.method is not None and option.method.created_at < before)
+        # One option stands for every passkey: offered if any of them is older (the answer
+        # must then come from an older one, see ``services.confirm_removal``).
+        if (option.kind == MethodKind.PASSKEY and older_passkey)
+        or (
+            option.kind != MethodKind.PASSKEY
+            and option.method is not None
+            and option.method.created_at < before
+        )
         or (option.kind == "recovery_code" and older_recovery_codes_left(user, before=before))
     ]
 
