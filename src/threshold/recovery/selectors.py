@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from threshold.accounts.models import PhoneNumber, User
-from threshold.activity.models import SecurityEvent
+from threshold.activity.models import Result, SecurityEvent
 from threshold.devices.models import Device
 from threshold.recovery.models import DataExport, ExportStatus, TemporaryAccessPass
 from threshold.security.models import RecoveryCode, SecuritySettings, SignInMethod
@@ -262,7 +262,7 @@ def set_up_progress(user: Any) -> SetUpProgress | None:
     """
     latest = (
         SecurityEvent.objects.filter(
-            user=user, occurred_at__gte=timezone.now() - timedelta(days=SET_UP_DAYS), result="success"
+            user=user, occurred_at__gte=timezone.now() - timedelta(days=SET_UP_DAYS), result=Result.SUCCESS
         )
         .filter(Q(code="account:recovery_codes:use") | Q(code="account:signin:success", method=ACCESS_PASS))
         .order_by("-occurred_at", "-id")

@@ -478,7 +478,7 @@ def issue_access_pass(
 def revoke_access_pass(
     *, access_pass: TemporaryAccessPass, revoked_by: Any, request: HttpRequest | None
 ) -> bool:
-    """Stop a pass working; True if it was live until now.
+    """Stop a pass working; True if this call revoked it (False if it already was).
 
     A session the pass signed in ends at its next request (``AccessPassSessionMiddleware``).
     """

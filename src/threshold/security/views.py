@@ -249,7 +249,7 @@ def keep_new_codes(request: HttpRequest, codes: list[str], *, then: str = "") ->
         "user": str(request.user.pk),
         "codes": codes,
         "at": time.time(),
-        "then": then if then.startswith("/") and not then.startswith("//") else "",
+        "then": then if then.startswith("/") and not then.startswith(("//", "/\\")) else "",
     }
 
 
