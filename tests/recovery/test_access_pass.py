@@ -391,3 +391,15 @@ def test_staff_see_passes_without_their_value_and_can_revoke_them(person: Person
     assert access_pass.revoked_at is not None
     event = SecurityEvent.objects.get(code="account:access_pass:revoke")
     assert event.actor_label == "admin@example.com"
+
+
+def test_an_account_held_on_the_change_password_page_is_not_sent_round_in_circles(
+    person: Person, commits: Commits
+) -> None:
+    User.objects.filter(pk=person.user.pk).update(must_change_password=True)
+    _, plain = issue(person.user, commits)
+    client = browser()
+    use_pass(client, "ada@example.com", plain)
+    assert client.get("/recover/set-up/")["Location"] == "/accounts/password/change/"
+    assert client.get("/accounts/password/change/").status_code == 200
+    assert client.get("/devices/")["Location"] == "/accounts/password/change/"

@@ -85,5 +85,11 @@ class AccessPassSessionMiddleware:
             return redirect("account_login")
         prefixes, exact = self.allowed()
         if request.path not in exact and not any(request.path.startswith(p) for p in prefixes):
+            if getattr(user, "must_change_password", False) and request.path == reverse(
+                "account_change_password"
+            ):
+                # AccountPreferencesMiddleware holds such an account there; sending it back
+                # to the set-up page would go round in circles.
+                return self.get_response(request)
             return redirect("recovery_set_up")
         return self.get_response(request)
