@@ -358,7 +358,7 @@ def test_signing_in_with_a_new_method_does_not_skip_the_wait(
 
 
 @pytest.mark.parametrize(
-    ("reset_by", "waits"), [("account_recovery", False), ("access_pass", False), ("other", True)]
+    ("reset_by", "waits"), [("account_recovery", False), ("other", True)]
 )
 def test_a_session_from_a_vouched_for_reset_does_not_wait(
     user_with_two_step: Person, commits: Commits, reset_by: str, waits: bool
@@ -373,6 +373,27 @@ def test_a_session_from_a_vouched_for_reset_does_not_wait(
     remove(person, app, commits)
     assert SignInMethod.objects.filter(pk=app.pk).exists() is waits
     assert ScheduledRemoval.objects.filter(user=person.user).exists() is waits
+
+
+def test_a_temporary_access_pass_session_cannot_remove_methods_at_all(
+    user_with_two_step: Person, commits: Commits
+) -> None:
+    """A pass session only adds methods (recovery.middleware); removing the old ones waits for a real sign-in."""
+    from threshold.recovery import services as recovery_services
+
+    person = user_with_two_step
+    age(person)
+    with commits(execute=True):
+        _, plain = recovery_services.issue_access_pass(user=person.user, issued_by=None, request=None)
+    client = browser()
+    client.post("/recover/access-pass/", {"email": person.user.email, "access_pass": plain})
+    assert client.session.get("threshold.security_reset_by") == "access_pass"
+    app = the_app(person)
+    with commits(execute=True):
+        response = client.post(f"/security/methods/{app.public_id}/remove/")
+    assert response.status_code == 302
+    assert SignInMethod.objects.filter(pk=app.pk).exists()
+    assert not ScheduledRemoval.objects.filter(user=person.user).exists()
 
 
 def test_removing_one_older_method_while_another_stays_is_at_once(
