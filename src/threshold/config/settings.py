@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "threshold.devices.middleware.DeviceMiddleware",
     "threshold.recovery.middleware.ClosingAccountMiddleware",
+    # Organisation policy: session limits, required set-up, and refusals drawn as locks.
+    "threshold.orgs.middleware.OrganizationPolicyMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]

@@ -60,7 +60,9 @@ class Organization(models.Model):
         _("how to reach the admins"),
         max_length=254,
         blank=True,
-        help_text=_("An email address or an https:// address shown next to every setting the organization manages."),
+        help_text=_(
+            "An email address or an https:// address shown next to every setting the organization manages."
+        ),
     )
     guests_may_leave = models.BooleanField(_("guests may leave"), default=True)
 
@@ -89,7 +91,9 @@ class Membership(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="membership_once_per_org"),
-            models.UniqueConstraint(fields=["user"], condition=models.Q(home=True), name="one_home_organization"),
+            models.UniqueConstraint(
+                fields=["user"], condition=models.Q(home=True), name="one_home_organization"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "role"], name="membership_org_role")]
         ordering = ["-home", "organization__name"]

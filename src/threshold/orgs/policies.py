@@ -115,7 +115,9 @@ def contact_sentence(organization: Organization) -> str:
 
 
 def _locked(organization: Organization, reason_code: str, reason: str) -> Decision:
-    return Decision.deny(reason_code, f"{reason} {contact_sentence(organization)}", locked_by=organization.name)
+    return Decision.deny(
+        reason_code, f"{reason} {contact_sentence(organization)}", locked_by=organization.name
+    )
 
 
 def _profile_reason(organization: Organization, policy: OrganizationPolicy) -> str:
@@ -155,14 +157,18 @@ def evaluate(user: Any, action: Action | str) -> Decision:
             return _locked(
                 organization,
                 "org_forbids_text_messages",
-                _("Your organization doesn't allow text messages as a sign-in method, as they can be intercepted."),
+                _(
+                    "Your organization doesn't allow text messages as a sign-in method, as they can be intercepted."
+                ),
             )
         return Decision.allow()
     if action == Action.LAST_PASSKEY_REMOVE and policy.require_passkey_for_admins and is_admin(user):
         return _locked(
             organization,
             "org_requires_passkey",
-            _("As an admin, your organization requires a passkey. Add another passkey before removing this one."),
+            _(
+                "As an admin, your organization requires a passkey. Add another passkey before removing this one."
+            ),
         )
     if action == Action.PASSWORD_RESET_SELF_SERVICE and not policy.self_service_password_reset:
         return _locked(
@@ -174,7 +180,8 @@ def evaluate(user: Any, action: Action | str) -> Decision:
         return _locked(
             organization,
             "org_manages_account",
-            _("Your work account belongs to %(org)s, which closes it when you leave.") % {"org": organization.name},
+            _("Your work account belongs to %(org)s, which closes it when you leave.")
+            % {"org": organization.name},
         )
     if action == Action.DEVICE_REMOVE and not policy.members_may_remove_devices:
         return _locked(
@@ -278,7 +285,9 @@ class Enrolment:
 
 def _grace_start(user: Any, organization: Organization, policy: OrganizationPolicy) -> datetime:
     joined = (
-        Membership.objects.filter(user=user, organization=organization).values_list("created_at", flat=True).first()
+        Membership.objects.filter(user=user, organization=organization)
+        .values_list("created_at", flat=True)
+        .first()
         or user.date_joined
     )
     since = policy.two_step_required_since or joined
@@ -317,3 +326,39 @@ def pending_enrolment(user: Any) -> Enrolment | None:
             _("%(org)s requires two-step verification for your work account.") % {"org": organization.name},
         )
     return None
+
+
+# --- Risk-based sign-in (Premium) --------------------------------------------------------------
+
+
+def _unfamiliar(request: HttpRequest, user: Any) -> bool:
+    """Whether this sign-in looks unfamiliar (activity/risk.py), assessed once per request."""
+    cached = getattr(request, "_orgs_unfamiliar", None)
+    if cached is None:
+        from threshold.activity import risk
+        from threshold.core.context import context_of
+
+        cached = risk.assess_sign_in(
+            user=user, context=context_of(request), occurred_at=timezone.now()
+        ).unfamiliar
+        request._orgs_unfamiliar = cached  # type: ignore[attr-defined]
+    return bool(cached)
+
+
+def unfamiliar_sign_in_blocked(*, request: HttpRequest | None, user: Any) -> bool:
+    """The organisation blocks unfamiliar sign-ins and this one is."""
+    if request is None or unfamiliar_sign_in_rule(user) != UnfamiliarSignIn.BLOCK:
+        return False
+    return _unfamiliar(request, user)
+
+
+def unfamiliar_sign_in_needs_second_step(*, request: HttpRequest | None, user: Any) -> bool:
+    """The organisation asks for a second step on unfamiliar sign-ins, this one is, and the
+    person has a method to ask for (without one, the set-up they are led to comes first)."""
+    if request is None or unfamiliar_sign_in_rule(user) != UnfamiliarSignIn.SECOND_STEP:
+        return False
+    from threshold.security import selectors as security_selectors
+
+    if not security_selectors.second_step_methods(user).exists():
+        return False
+    return _unfamiliar(request, user)
