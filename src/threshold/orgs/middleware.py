@@ -24,6 +24,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -44,6 +45,19 @@ ENROLMENT_PATHS = (
     "/organizations/set-up/",
     "/i18n/",
     "/healthz",
+)
+
+
+EMAIL_VIEWS = frozenset({"account_email", "account_email_verification_sent", "account_confirm_email"})
+BACK_TO = (
+    ("/your-info/", "your_info"),
+    ("/accounts/email/", "your_info"),
+    ("/accounts/confirm-email/", "your_info"),
+    ("/security/", "security_info"),
+    ("/accounts/2fa/", "security_info"),
+    ("/devices/", "devices"),
+    ("/privacy/", "privacy"),
+    ("/organizations/", "organizations"),
 )
 
 
@@ -76,13 +90,16 @@ class OrganizationPolicyMiddleware:
         if (
             request.method == "POST"
             and match is not None
-            and match.url_name == "account_email"
+            and match.url_name in EMAIL_VIEWS
             and user is not None
             and user.is_authenticated
         ):
-            # SECURITY: allauth's page adds, removes and makes primary through its own forms;
-            # refusing the POST before the view runs is the one place all three are covered.
-            policies.require(user, Action.EMAIL_CHANGE, request=request)
+            # SECURITY: allauth's pages add, verify, remove and make primary through their own
+            # forms; refusing the POST before the view runs is the one place all are covered.
+            try:
+                policies.require(user, Action.EMAIL_CHANGE, request=request)
+            except PolicyDenied as exc:
+                return self.process_exception(request, exc)
         return None
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
@@ -91,7 +108,7 @@ class OrganizationPolicyMiddleware:
         message = lock_message(exception.decision)
         if request.method == "POST":
             messages.error(request, message)
-            return redirect(request.path)
+            return redirect(_back(request))
         return render(request, "orgs/denied.html", {"message": message}, status=403)
 
     # --- Sessions ---------------------------------------------------------------------------
@@ -158,3 +175,16 @@ class OrganizationPolicyMiddleware:
         request.session[ENROLMENT_ASKED] = this_sign_in
         next_url = request.get_full_path() if request.method == "GET" else reverse("overview")
         return redirect(f"{reverse('orgs_set_up')}?{urlencode({'next': next_url})}")
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a refused change returns to: the page it came from, else its section's page."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    for prefix, name in BACK_TO:
+        if request.path.startswith(prefix):
+            return reverse(name)
+    return reverse("overview")

@@ -87,10 +87,9 @@ def policy_of(organization: Organization | None) -> OrganizationPolicy | None:
     """The organisation's policy; an organisation nobody configured has the defaults (unsaved)."""
     if organization is None:
         return None
-    try:
-        return organization.policy
-    except OrganizationPolicy.DoesNotExist:
-        return OrganizationPolicy(organization=organization)
+    # Read by id, never through ``organization.policy``: that cache would outlive a change.
+    found = OrganizationPolicy.objects.filter(organization_id=organization.pk).first()
+    return found or OrganizationPolicy(organization_id=organization.pk)
 
 
 def role_of(user: Any, organization: Organization | None = None) -> str:

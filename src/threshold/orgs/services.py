@@ -123,7 +123,7 @@ def update_policy(
         policy, _created = OrganizationPolicy.objects.select_for_update().get_or_create(
             organization=organization
         )
-        defaults = OrganizationPolicy(organization=organization)
+        defaults = OrganizationPolicy(organization_id=organization.pk)
         changed = [f for f in POLICY_FIELDS if f in changes and getattr(policy, f) != changes[f]]
         for field in changed:
             feature = licences.POLICY_FIELD_FEATURES.get(field)
