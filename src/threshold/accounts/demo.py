@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
@@ -65,7 +66,7 @@ PEOPLE = [
     DemoPerson("lidia.holloway@fabrikam.com", "Lidia", "Holloway", "Fabrikam member", "fabrikam"),
 ]
 
-ORGANIZATIONS = {
+ORGANIZATIONS: dict[str, dict[str, Any]] = {
     "contoso": {
         "name": "Contoso",
         "licence": LicenceTier.PREMIUM,
@@ -82,7 +83,7 @@ ORGANIZATIONS = {
     },
 }
 
-POLICIES = {
+POLICIES: dict[str, dict[str, Any]] = {
     "contoso": {
         "require_two_step": True,
         "two_step_grace_days": 14,
