@@ -460,9 +460,10 @@ def is_admin_role(role: str) -> bool:
 def note_blocked_sign_in(*, user: Any, request: HttpRequest | None) -> None:
     """An unfamiliar sign-in the organisation blocks, after a right password: recorded and alerted."""
     from threshold.activity.models import Result
+    from threshold.activity.tasks import deliver_security_alert
 
     organization = user.organization
-    record_event(
+    event = record_event(
         "org:signin:blocked",
         user=user,
         request=request,
@@ -470,6 +471,9 @@ def note_blocked_sign_in(*, user: Any, request: HttpRequest | None) -> None:
         method="password",
         details={"organization": organization.name if organization else ""},
     )
+    # A blocked attempt is no change, so record_event queues no alert; the person still
+    # hears of it, as of any unfamiliar sign-in: someone has their password.
+    transaction.on_commit(partial(deliver_security_alert.enqueue, event.pk))
 
 
 def skip_enrolment(*, user: Any, request: HttpRequest | None, need: str) -> None:
