@@ -454,6 +454,14 @@ _TYPES = [
     ),
     EventType("org:member:leave", _("Left an organization"), Category.CHANGE, Severity.NOTICE),
     EventType(
+        "org:invitation:accept",
+        _("Work account set up from an invitation"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("The first password of your %(organization)s work account was chosen."),
+    ),
+    EventType(
         "org:enrolment:skip",
         _("Skipped setting up a sign-in method your organization asks for"),
         Category.CHANGE,

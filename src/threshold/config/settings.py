@@ -317,6 +317,10 @@ CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, mini
 # A device unused this many days is marked stale on the Devices page and suggested for removal.
 STALE_DEVICE_DAYS = env.integer("THRESHOLD_STALE_DEVICE_DAYS", 90, minimum=1)
 
+# --- Organisations ------------------------------------------------------------------------------
+# How long the link in an invitation to a new work account works.
+ORG_INVITATION_DAYS = env.integer("THRESHOLD_ORG_INVITATION_DAYS", 7, minimum=1)
+
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000

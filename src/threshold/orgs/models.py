@@ -194,3 +194,20 @@ class OrganizationPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Policy of {self.organization_id}"
+
+
+class Invitation(models.Model):
+    """The one-time link that lets an invited person choose the first password of their work account.
+
+    Only a SHA-256 of the link's token is stored; the token itself goes out once, by email.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.user_id} to {self.organization_id}"

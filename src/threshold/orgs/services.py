@@ -8,7 +8,10 @@ a member of another one, so the admin console (issue 6 §4) stays scoped by cons
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -27,7 +30,7 @@ from threshold.activity.services import record_event
 from threshold.core.decisions import Decision
 from threshold.core.mail import send_templated_mail
 from threshold.orgs import licences
-from threshold.orgs.models import ADMIN_ROLES, Membership, Organization, OrganizationPolicy, Role
+from threshold.orgs.models import ADMIN_ROLES, Invitation, Membership, Organization, OrganizationPolicy, Role
 
 # The settings an admin may change through update_policy, with their words for the event log.
 POLICY_FIELDS = (
@@ -262,6 +265,10 @@ def add_member(
     return row
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def invite_member(
     *,
     organization: Organization,
@@ -275,12 +282,10 @@ def invite_member(
     """Create a work account owned by the organisation and mail its set-up link.
 
     The address must be in one of the organisation's verified domains. The account has no
-    usable password: the mailed link is allauth's password reset link (its one-time key is
-    allauth's token, valid until the password is set), so the person chooses their own.
+    usable password until the person follows the link (one use, ``ORG_INVITATION_DAYS``)
+    and chooses one; our own link rather than allauth's reset, so that an organisation
+    which turns self-service password reset off can still invite people.
     """
-    from allauth.account.forms import default_token_generator
-    from allauth.account.utils import user_pk_to_url_str
-
     ensure_admin(actor=actor, organization=organization)
     email = User.objects.normalize_email(email.strip()).lower()
     domain = email.rpartition("@")[2]
@@ -295,6 +300,7 @@ def invite_member(
     ):
         raise ValidationError(_("An account with this email address already exists."), code="exists")
     role = Role(role)
+    token = secrets.token_urlsafe(32)
     with transaction.atomic():
         member = User.objects.create_user(
             email=email,
@@ -307,6 +313,13 @@ def invite_member(
         # SECURITY: the organisation verified the domain, so the address counts as verified.
         EmailAddress.objects.create(user=member, email=email, primary=True, verified=True)
         Membership.objects.create(user=member, organization=organization, role=role, home=True)
+        # SECURITY: only the token's hash is stored; a leaked database row opens nothing.
+        Invitation.objects.create(
+            user=member,
+            organization=organization,
+            token_hash=_token_hash(token),
+            expires_at=timezone.now() + timedelta(days=settings.ORG_INVITATION_DAYS),
+        )
         record_event(
             "org:member:add",
             user=member,
@@ -314,10 +327,6 @@ def invite_member(
             request=request,
             details={"organization": organization.name, "role": str(role.label), "via": "invite"},
             quiet=True,  # the invitation below is the mail
-        )
-        path = reverse(
-            "account_reset_password_from_key",
-            kwargs={"uidb36": user_pk_to_url_str(member), "key": default_token_generator.make_token(member)},
         )
         transaction.on_commit(
             partial(
@@ -327,10 +336,58 @@ def invite_member(
                 context={
                     "organization": organization.name,
                     "person": member,
-                    "set_up_url": settings.BASE_URL.rstrip("/") + path,
+                    "days": settings.ORG_INVITATION_DAYS,
+                    "set_up_url": settings.BASE_URL.rstrip("/") + reverse("orgs_welcome", args=[token]),
                 },
                 language=member.locale,
             )
+        )
+    return member
+
+
+def open_invitation(token: str) -> Invitation | None:
+    """The unused, unexpired invitation behind a link's token, if any."""
+    if not token or len(token) > 100:
+        return None
+    return (
+        Invitation.objects.filter(
+            token_hash=_token_hash(token), used_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .select_related("user", "organization")
+        .first()
+    )
+
+
+def accept_invitation(*, token: str, password: str, request: HttpRequest | None) -> User:
+    """Set the first password through an invitation link; the link is spent exactly once.
+
+    Raises ValidationError when the link is unknown, spent or expired, or the password
+    breaks a rule (the organisation's included); then nothing changes.
+    """
+    from django.contrib.auth.password_validation import validate_password
+
+    invitation = open_invitation(token)
+    if invitation is None:
+        raise ValidationError(
+            _("This link has expired or was already used. Ask your admins for a new invitation.")
+        )
+    member = invitation.user
+    validate_password(password, user=member)
+    with transaction.atomic():
+        # SECURITY: spent with a conditional UPDATE, so two requests with the same link at
+        # once set at most one password.
+        spent = Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if not spent:
+            raise ValidationError(_("This link was already used. Sign in with the password you chose."))
+        member.set_password(password)
+        member.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        record_event(
+            "org:invitation:accept",
+            user=member,
+            request=request,
+            details={"organization": invitation.organization.name},
         )
     return member
 

@@ -2,19 +2,24 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.http import http_date, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from threshold.accounts import photos
 from threshold.core.errors import PolicyDenied
 from threshold.orgs import policies, selectors, services
+from threshold.orgs.forms import FirstPasswordForm
 from threshold.orgs.middleware import lock_message
 
 
@@ -105,3 +110,27 @@ def logo(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     response["Last-Modified"] = http_date(updated_at.timestamp())
     patch_cache_control(response, public=True, max_age=24 * 3600)
     return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def welcome(request: HttpRequest, token: str) -> HttpResponse:
+    """An invited person chooses the first password of their work account."""
+    invitation = services.open_invitation(token)
+    if invitation is None:
+        return render(request, "orgs/welcome_expired.html", status=404)
+    form = FirstPasswordForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.accept_invitation(token=token, password=form.cleaned_data["password1"], request=request)
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        else:
+            messages.success(request, _("Your password is set. Sign in to start using your account."))
+            return redirect(f"{reverse('account_login')}?{urlencode({'login_hint': invitation.user.email})}")
+    return render(
+        request,
+        "orgs/welcome.html",
+        {"invitation": invitation, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
