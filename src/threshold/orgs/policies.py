@@ -264,6 +264,19 @@ def retention_days(organization: Organization | None) -> int | None:
     return policy.activity_retention_days
 
 
+def longer_retention() -> dict[int, int]:
+    """Organisation id -> days, for Premium organisations that keep sign-ins longer than the default."""
+    from django.conf import settings
+
+    from threshold.orgs.models import LicenceTier
+
+    rows = OrganizationPolicy.objects.filter(
+        organization__licence=LicenceTier.PREMIUM,
+        activity_retention_days__gt=settings.ACTIVITY_RETENTION_DAYS,
+    ).values_list("organization_id", "activity_retention_days")
+    return {organization_id: days for organization_id, days in rows if days}
+
+
 @dataclass(frozen=True)
 class Enrolment:
     """A sign-in method the organisation wants the person to set up.
