@@ -239,3 +239,50 @@ def test_adding_a_guest(contoso: Organization, megan: User) -> None:
     assert not row.home and row.role == Role.MEMBER
     with pytest.raises(ValidationError):
         services.add_member(organization=contoso, actor=megan, request=None, user=alex)
+
+
+# --- The operator, in the staff admin -------------------------------------------------------------------
+
+
+def test_the_operator_sets_the_licence_and_policies_in_the_staff_admin(contoso: Organization) -> None:
+    operator = make_user("operator@example.com", is_staff=True, is_superuser=True)
+    client = signed_in(operator)
+    url = f"/staff/orgs/organization/{contoso.pk}/change/"
+    assert client.get(url).status_code == 200
+    data = {
+        "name": "Contoso",
+        "slug": "contoso",
+        "licence": "premium",
+        "verified_domains": '["contoso.example"]',
+        "contact": "it-help@contoso.example",
+        "guests_may_leave": "on",
+        "accent_colour": "#0f6cbd",
+        "sign_in_text": "",
+        "policy-TOTAL_FORMS": "1",
+        "policy-INITIAL_FORMS": "0",
+        "policy-MIN_NUM_FORMS": "0",
+        "policy-MAX_NUM_FORMS": "1",
+        "policy-0-organization": str(contoso.pk),
+        "policy-0-two_step_grace_days": "14",
+        "policy-0-text_messages": "everyone",
+        "policy-0-self_service_password_reset": "on",
+        "policy-0-reset_methods_required": "1",
+        "policy-0-password_min_length": "10",
+        "policy-0-password_banned_words": "[]",
+        "policy-0-lock_names": "on",
+        "policy-0-members_may_close_account": "on",
+        "policy-0-members_may_remove_devices": "on",
+        "policy-0-unfamiliar_sign_in": "allow",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    contoso.refresh_from_db()
+    assert contoso.licence == LicenceTier.PREMIUM
+    policy = OrganizationPolicy.objects.get(organization=contoso)
+    assert policy.lock_names and policy.password_min_length == 10
+    changes = SecurityEvent.objects.filter(code="org:policy:change", user=operator)
+    assert {e.details["field"] for e in changes} == {"lock_names", "password_min_length"}
