@@ -11,28 +11,17 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Organisations live in threshold.orgs; the name stays importable from here for older callers.
+from threshold.orgs.models import Organization
+
+__all__ = ["AccountKind", "Organization", "PhoneNumber", "User", "VerificationCode", "VerificationPurpose"]
+
 TIME_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
 
 
 class AccountKind(models.TextChoices):
     PERSONAL = "personal", _("Personal account")
     WORK = "work", _("Work or school account")
-
-
-class Organization(models.Model):
-    """A company or school whose people have work or school accounts here."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("name"), max_length=120)
-    slug = models.SlugField(_("slug"), max_length=60, unique=True)
-    verified_domains = models.JSONField(_("verified domains"), default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class UserManager(BaseUserManager["User"]):
@@ -78,8 +67,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     kind = models.CharField(
         _("account kind"), max_length=16, choices=AccountKind.choices, default=AccountKind.PERSONAL
     )
+    # The home organisation, which owns a work account (orgs.Membership with home=True says
+    # the person's role in it).
     organization = models.ForeignKey(
-        Organization,
+        "orgs.Organization",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -500,6 +500,63 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
     ),
+    # Organisations (threshold.orgs): membership, policies, branding, risk-based sign-in.
+    EventType(
+        "org:policy:change",
+        _("Organization policy changed"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType("org:branding:update", _("Organization branding changed"), Category.CHANGE),
+    EventType(
+        "org:member:add",
+        _("Added to an organization"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("Your account was added to %(organization)s as %(role)s."),
+    ),
+    EventType(
+        "org:member:role",
+        _("Role in an organization changed"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("Your role in %(organization)s changed from %(from)s to %(to)s."),
+    ),
+    EventType(
+        "org:member:remove",
+        _("Removed from an organization"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("Your account was removed from %(organization)s."),
+    ),
+    EventType("org:member:leave", _("Left an organization"), Category.CHANGE, Severity.NOTICE),
+    EventType(
+        "org:invitation:accept",
+        _("Work account set up from an invitation"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("The first password of your %(organization)s work account was chosen."),
+    ),
+    EventType(
+        "org:enrolment:skip",
+        _("Skipped setting up a sign-in method your organization asks for"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType(
+        "org:signin:blocked",
+        _("Sign-in blocked: unfamiliar sign-in"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+        notify_user=True,
+        alert=_("We blocked a sign-in to your account that didn't look like you, as your organization asks."),
+    ),
 ]
 
 CATALOG: dict[str, EventType] = {event.code: event for event in _TYPES}
@@ -571,6 +628,9 @@ DETAILS: dict[str, Promise] = {
     "sign_in_device": _("Sign-in device"),
     "sign_in_country": _("Sign-in country"),
     "sign_in_ip": _("Sign-in address"),
+    "organization": _("Organization"),
+    "setting": _("Setting"),
+    "role": _("Role"),
 }
 
 PROFILE_FIELDS: dict[str, Promise] = {

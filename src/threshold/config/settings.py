@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "threshold.devices.middleware.DeviceMiddleware",
     "threshold.recovery.middleware.ClosingAccountMiddleware",
     "threshold.recovery.middleware.AccessPassSessionMiddleware",
+    # Organisation policy: session limits, required set-up, and refusals drawn as locks.
+    "threshold.orgs.middleware.OrganizationPolicyMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]
@@ -336,6 +338,9 @@ ACCESS_PASS_ATTEMPT_LIMITS = {
     "account": [(5, 15 * 60), (20, 86400)],
     "address": [(20, 15 * 60), (100, 86400)],
 }
+# --- Organisations ------------------------------------------------------------------------------
+# How long the link in an invitation to a new work account works.
+ORG_INVITATION_DAYS = env.integer("THRESHOLD_ORG_INVITATION_DAYS", 7, minimum=1)
 
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("threshold.activity.urls")),
     path("", include("threshold.devices.urls")),
     path("", include("threshold.recovery.urls")),
+    path("", include("threshold.orgs.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", admin.site.urls),
 ]
