@@ -357,9 +357,7 @@ def test_signing_in_with_a_new_method_does_not_skip_the_wait(
     assert the_removal(person).pending
 
 
-@pytest.mark.parametrize(
-    ("reset_by", "waits"), [("account_recovery", False), ("other", True)]
-)
+@pytest.mark.parametrize(("reset_by", "waits"), [("account_recovery", False), ("other", True)])
 def test_a_session_from_a_vouched_for_reset_does_not_wait(
     user_with_two_step: Person, commits: Commits, reset_by: str, waits: bool
 ) -> None:
