@@ -364,7 +364,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("Your account was unlocked by a password reset by email. You can sign in again."),
+        alert=_("Your account was unlocked by a password reset. You can sign in again."),
     ),
     EventType(
         "account:signin:locked",

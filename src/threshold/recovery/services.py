@@ -665,6 +665,11 @@ def reset_needs_second_step(flow: selectors.ResetFlow) -> bool:
     return user is not None and security_selectors.two_step_required(user)
 
 
+def reset_user(flow: selectors.ResetFlow) -> User | None:
+    """The account a reset whose code was right is for; None before that."""
+    return _flow_user(flow) if flow.code_ok_at else None
+
+
 def _proven_user(flow: selectors.ResetFlow) -> User:
     user = _flow_user(flow) if flow.code_ok_at else None
     if user is None:

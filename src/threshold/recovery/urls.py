@@ -9,4 +9,13 @@ urlpatterns = [
     path("privacy/close/", views.close, name="account_close"),
     path("privacy/reopen/", views.reopen, name="account_reopen"),
     path("account-closing/", views.closing, name="account_closing"),
+    # "Can't sign in?" and resetting a forgotten password
+    path("recover/", views.recover, name="recover"),
+    path("recover/password/", views.reset_start, name="recover_password"),
+    path("recover/password/send/", views.reset_send, name="recover_password_send"),
+    path("recover/password/code/", views.reset_code, name="recover_password_code"),
+    path("recover/password/link/", views.reset_link, name="recover_password_link"),
+    path("recover/password/link/<str:token>/", views.reset_link_token, name="recover_password_link_token"),
+    path("recover/password/verify/", views.reset_verify, name="recover_password_verify"),
+    path("recover/password/new/", views.reset_new_password, name="recover_password_new"),
 ]
