@@ -611,3 +611,28 @@ def test_cant_sign_in_lists_the_ways_that_exist(db: Any) -> None:
     login = text(Client().get("/accounts/login/"))
     assert '<a class="small" href="/recover/password/">Forgot password?</a>' in login
     assert '<a href="/recover/">Can\'t sign in?</a>' in login
+
+
+def test_a_mailed_code_may_not_work_longer_than_an_hour(settings: Any) -> None:
+    from threshold.accounts.checks import email_code_lifetimes
+
+    assert email_code_lifetimes(None) == []
+    settings.EMAIL_CODE_TTL = {"password_reset": 2 * 3600}
+    errors = email_code_lifetimes(None)
+    assert [e.id for e in errors] == ["threshold.E202"]
+    assert "an hour" in errors[0].msg
+
+
+def test_the_reset_event_types_are_catalogued() -> None:
+    from threshold.activity import catalog
+
+    for code in (
+        "account:password:reset",
+        "account:password:reset:code_sent",
+        "account:password:reset:code_failure",
+        "account:password:reset:throttled",
+        "account:password:reset:second_step",
+        "account:password:reset:second_step:failure",
+    ):
+        assert str(catalog.get(code).label)
+    assert catalog.get("account:password:reset").notify_user

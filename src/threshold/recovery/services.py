@@ -693,8 +693,9 @@ def send_reset_second_step_text(
         raise ResetRefused(gettext("That way of proving it's you is not available."), code="not_found")
     number = method.phone.number
     purpose = VerificationPurpose.RESET_SECOND_STEP
-    if phone_codes.send_wait(user=user, number=number, ip=context_of(request).ip):
-        raise _reset_throttled(request=request, user=user, wait=60, step="second_step_send")
+    wait = phone_codes.send_wait(user=user, number=number, ip=context_of(request).ip)
+    if wait:
+        raise _reset_throttled(request=request, user=user, wait=wait, step="second_step_send")
     try:
         with transaction.atomic():
             code = phone_codes.issue_code(user=user, purpose=purpose, target=number)
