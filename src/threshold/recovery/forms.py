@@ -42,7 +42,7 @@ class ResetSendForm(forms.Form):
     """Where the code should go: an email address of the account, or one of its phone numbers."""
 
     way = forms.ChoiceField(
-        label=_("Where should we send a code?"),
+        label=_("Send it to"),
         choices=[
             ("email", _("An email address on your account")),
             ("phone", _("A phone number on your account")),
