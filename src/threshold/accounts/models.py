@@ -193,6 +193,7 @@ class PhoneNumber(models.Model):
 class VerificationPurpose(models.TextChoices):
     PHONE = "phone", _("Verify a phone number")
     SIGN_IN = "sign_in", _("Sign in with a text-message code")
+    CONFIRM_CHANGE = "confirm_change", _("Confirm a change to your sign-in methods")
     # Resetting a forgotten password (threshold.recovery): the code that proves an email
     # address or phone number of the account, and a text-message code as the second method.
     PASSWORD_RESET = "password_reset", _("Reset a forgotten password")

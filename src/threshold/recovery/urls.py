@@ -18,4 +18,8 @@ urlpatterns = [
     path("recover/password/link/<str:token>/", views.reset_link_token, name="recover_password_link_token"),
     path("recover/password/verify/", views.reset_verify, name="recover_password_verify"),
     path("recover/password/new/", views.reset_new_password, name="recover_password_new"),
+    path("recover/set-up/", views.set_up, name="recovery_set_up"),
+    path("recover/set-up/codes/", views.set_up_codes, name="recovery_set_up_codes"),
+    path("recover/set-up/not-now/", views.set_up_dismiss, name="recovery_set_up_dismiss"),
+    path("recover/access-pass/", views.access_pass_sign_in, name="access_pass_sign_in"),
 ]
