@@ -609,9 +609,24 @@ def test_with_two_step_a_passkey_works(person: Person, commits: Commits, mailbox
 # --- "Can't sign in?" -------------------------------------------------------------------------------
 
 
+def resolves(url_name: str) -> bool:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse(url_name)
+    except NoReverseMatch:
+        return False
+    return True
+
+
 def test_cant_sign_in_lists_the_ways_that_exist(db: Any) -> None:
     page = text(Client().get("/recover/"))
     assert '<a href="/recover/password/"><strong>I forgot my password</strong></a>' in page
+    assert '<a href="/recover/access-pass/"><strong>I have a Temporary Access Pass</strong></a>' in page
+    # A way whose page is not built yet is not listed.
+    assert page.count("<strong>") == 1 + sum(
+        1 for name in ("recover_second_method", "recover_request", "access_pass_sign_in") if resolves(name)
+    )
     login = text(Client().get("/accounts/login/"))
     assert '<a class="small" href="/recover/password/">Forgot password?</a>' in login
     assert '<a href="/recover/">Can\'t sign in?</a>' in login
