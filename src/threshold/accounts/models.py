@@ -185,6 +185,10 @@ class VerificationPurpose(models.TextChoices):
     PHONE = "phone", _("Verify a phone number")
     SIGN_IN = "sign_in", _("Sign in with a text-message code")
     CONFIRM_CHANGE = "confirm_change", _("Confirm a change to your sign-in methods")
+    # Resetting a forgotten password (threshold.recovery): the code that proves an email
+    # address or phone number of the account, and a text-message code as the second method.
+    PASSWORD_RESET = "password_reset", _("Reset a forgotten password")
+    RESET_SECOND_STEP = "reset_second", _("Second step of a password reset")
 
 
 class VerificationCode(models.Model):
@@ -198,13 +202,20 @@ class VerificationCode(models.Model):
     purpose = models.CharField(max_length=16, choices=VerificationPurpose.choices)
     target = models.CharField(max_length=254)
     code_hash = models.CharField(max_length=128)
+    # A password reset email also carries a link: the keyed hash of its long random token.
+    link_hash = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    # When the current code was sent (``created_at`` is when the row's try window began).
+    issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "purpose", "target"], name="code_lookup")]
+        indexes = [
+            models.Index(fields=["user", "purpose", "target"], name="code_lookup"),
+            models.Index(fields=["link_hash"], name="code_link", condition=~models.Q(link_hash="")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} code for {self.target}"

@@ -195,7 +195,13 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("The password of your account was reset."),
+        alert=_("The password of your account was reset, and every session was signed out."),
+        alert_more=(
+            AlertLine(
+                _("Devices that skipped two-step verification will be asked again."),
+                when="trusted_devices_forgotten",
+            ),
+        ),
     ),
     EventType("account:admin:create", _("Staff account created"), Category.CHANGE, Severity.WARNING),
     # Sign-in methods and two-step verification (threshold.security)
@@ -402,7 +408,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("Your account was unlocked by a password reset by email. You can sign in again."),
+        alert=_("Your account was unlocked by a password reset. You can sign in again."),
     ),
     EventType(
         "account:signin:locked",
@@ -458,6 +464,43 @@ _TYPES = [
         alert_more=(AlertLine(_("The download works for 24 hours, after you sign in again.")),),
     ),
     EventType("account:export:download", _("Copy of your data downloaded"), Category.CHANGE, Severity.NOTICE),
+    # Resetting a forgotten password (threshold.recovery); the reset itself is
+    # account:password:reset, above. Recorded only for an account that exists.
+    EventType(
+        "account:password:reset:code_sent",
+        _("Password reset code sent"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:code_failure",
+        _("Password reset failed: the code or link didn't work"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:throttled",
+        _("Password reset blocked: too many attempts"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:second_step",
+        _("Second step of a password reset completed"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:second_step:failure",
+        _("Password reset failed: wrong second step"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+    ),
     # Temporary Access Pass and the set-up after a recovery sign-in (threshold.recovery)
     EventType(
         "account:access_pass:issue",

@@ -174,7 +174,7 @@ def send_security_alert(*, event_id: int) -> int:
             "country": country_name(event.country, language) if event.country else "",
             "ip": event.ip or "",
             "change_password_url": base_url + reverse("account_change_password"),
-            "reset_password_url": base_url + reverse("account_reset_password"),
+            "reset_password_url": base_url + reverse("recover_password"),
             "account_url": base_url + reverse("overview"),
             "not_me_url": base_url + reverse("security_not_me"),
             "security_url": base_url + reverse("security_info"),

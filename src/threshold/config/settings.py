@@ -362,6 +362,27 @@ PHONE_CODE_SEND_LIMITS = {
     "account": [(10, 3600), (20, 86400)],
     "address": [(20, 3600), (50, 86400)],
 }
+# Codes sent by email (threshold.accounts.codes): how long each purpose's code works (an
+# hour at most, which a system check enforces), and the caps per address, account and
+# client address, as for texts.
+EMAIL_CODE_TTL = {"password_reset": 30 * 60}
+EMAIL_CODE_SEND_LIMITS = {
+    "email": [(5, 3600), (10, 86400)],
+    "account": [(10, 3600), (20, 86400)],
+    "address": [(20, 3600), (50, 86400)],
+}
+
+# --- Resetting a forgotten password (threshold.recovery) ------------------------------------------
+# Steps of the reset (asking for it, sending a code) per fixed window, as (count, seconds):
+# per email typed (whether or not an account has it) and per client address.
+PASSWORD_RESET_LIMITS = {
+    "account": [(6, 900), (20, 86400)],
+    "address": [(30, 3600), (100, 86400)],
+}
+# Codes and links checked per client address, on top of each code's own five tries.
+PASSWORD_RESET_CHECK_LIMITS = [(30, 3600)]
+# How long a reset may take once the code is right (second method, new password).
+PASSWORD_RESET_STEP_SECONDS = 15 * 60
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024

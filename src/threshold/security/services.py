@@ -958,11 +958,15 @@ def note_password_changed(*, request: HttpRequest | None, user: Any) -> None:
         )
 
 
-def note_password_reset(*, request: HttpRequest | None, user: Any) -> None:
-    """After a reset by email: no session and no trusted device from before survives."""
+def note_password_reset(*, request: HttpRequest | None, user: Any) -> tuple[int, int]:
+    """After a password reset: no session and no trusted device from before survives.
+
+    Returns how many sessions ended and how many trusted devices were forgotten.
+    """
     with transaction.atomic():
-        _end_other_sessions(user=user, request=None)
-        _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+        ended = _end_other_sessions(user=user, request=None)
+        forgotten = _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+    return ended, forgotten
 
 
 # --- Replacing every sign-in method: the wait --------------------------------------------------
