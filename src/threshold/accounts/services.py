@@ -80,13 +80,16 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     """A successful sign-in clears the account's failure count (not the address's).
 
     It is recorded scored against the account's history, and an unfamiliar one alerts the
-    person (activity/risk.py); a sign-in with a passkey alone is recorded as one.
+    person (activity/risk.py); a sign-in with a passkey alone, or with a Temporary Access
+    Pass, is recorded as one.
     """
     from threshold.activity.services import record_sign_in
-    from threshold.security.selectors import used_passwordless_passkey
+    from threshold.security.selectors import sign_in_proven_by, used_passwordless_passkey
 
     throttle.record_success(email=user.email)
-    method = "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
+    method = sign_in_proven_by(request) or (
+        "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
+    )
     record_sign_in(user=user, request=request, method=method)
 
 

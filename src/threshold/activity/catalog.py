@@ -414,6 +414,42 @@ _TYPES = [
         alert_more=(AlertLine(_("The download works for 24 hours, after you sign in again.")),),
     ),
     EventType("account:export:download", _("Copy of your data downloaded"), Category.CHANGE, Severity.NOTICE),
+    # Temporary Access Pass and the set-up after a recovery sign-in (threshold.recovery)
+    EventType(
+        "account:access_pass:issue",
+        _("Temporary Access Pass issued"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("A Temporary Access Pass was issued for your account."),
+        alert_more=(
+            AlertLine(
+                ngettext_lazy(
+                    "For the next %(minutes)d minute it lets whoever holds it sign in and set up new sign-in methods.",
+                    "For the next %(minutes)d minutes it lets whoever holds it sign in and set up new sign-in methods.",
+                    "minutes",
+                )
+            ),
+            AlertLine(_("It works only once."), when="one_time"),
+            AlertLine(
+                _("Any pass issued for your account before it no longer works."), when="revoked_earlier"
+            ),
+        ),
+    ),
+    EventType(
+        "account:access_pass:revoke",
+        _("Temporary Access Pass revoked"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType(
+        "account:access_pass:refused",
+        _("Sign-in failed: Temporary Access Pass not accepted"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+    ),
     EventType(
         "account:policy:deny",
         _("Change blocked by your organization's policy"),
@@ -511,6 +547,7 @@ METHODS: dict[str, Promise] = {
     "recovery_codes": _("Recovery code"),
     "trusted_device": _("Trusted device"),
     "email_code": _("Code sent by email"),
+    "access_pass": _("Temporary Access Pass"),
 }
 
 DEVICE_KINDS: dict[str, Promise] = {

@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "threshold.recovery.middleware.ClosingAccountMiddleware",
     # Organisation policy: session limits, required set-up, and refusals drawn as locks.
     "threshold.orgs.middleware.OrganizationPolicyMiddleware",
+    "threshold.recovery.middleware.AccessPassSessionMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]
@@ -316,6 +317,22 @@ CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, mini
 # --- Devices ----------------------------------------------------------------------------------
 # A device unused this many days is marked stale on the Devices page and suggested for removal.
 STALE_DEVICE_DAYS = env.integer("THRESHOLD_STALE_DEVICE_DAYS", 90, minimum=1)
+
+# --- Temporary Access Pass (threshold.recovery) -----------------------------------------------
+# How long a newly issued pass works, in minutes; an issuer may choose another length within
+# the same bounds. Sign-ins with a pass are limited per account and per client address, as
+# (count, seconds) fixed windows, like text-message codes.
+ACCESS_PASS_MINUTES_BOUNDS = (10, 1440)
+ACCESS_PASS_MINUTES = env.integer(
+    "THRESHOLD_ACCESS_PASS_MINUTES",
+    60,
+    minimum=ACCESS_PASS_MINUTES_BOUNDS[0],
+    maximum=ACCESS_PASS_MINUTES_BOUNDS[1],
+)
+ACCESS_PASS_ATTEMPT_LIMITS = {
+    "account": [(5, 15 * 60), (20, 86400)],
+    "address": [(20, 15 * 60), (100, 86400)],
+}
 
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024

@@ -57,6 +57,7 @@ class Action(StrEnum):
     PHOTO_CHANGE = "account:photo:change"
     PHONE_CHANGE = "account:phone:change"
     EMAIL_CHANGE = "account:email:change"
+    ACCESS_PASS_ISSUE = "recovery:access_pass:issue"
 
 
 METHOD_ADD_ACTIONS = {

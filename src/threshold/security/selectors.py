@@ -50,8 +50,24 @@ def last_authenticated_at(request: HttpRequest, user: Any) -> float | None:
 
 
 def signed_in_recently(request: HttpRequest, user: Any) -> bool:
+    from threshold.recovery.selectors import access_pass_session_live
+
+    if access_pass_session_live(request):
+        # SECURITY: a Temporary Access Pass is itself the fresh proof, for as long as the
+        # pass works; its session reaches only the pages that set up sign-in methods
+        # (threshold.recovery.middleware), so this opens nothing else.
+        return True
     at = last_authenticated_at(request, user)
     return at is not None and 0 <= time.time() - at < fresh_sign_in_seconds()
+
+
+# The request attribute (never a session key) naming what proved this sign-in when it was
+# not a password: set by threshold.recovery for the one request that signs in with a pass.
+SIGN_IN_PROVEN_BY = "threshold_sign_in_proven_by"
+
+
+def sign_in_proven_by(request: HttpRequest | None) -> str:
+    return str(getattr(request, SIGN_IN_PROVEN_BY, "") or "")
 
 
 def used_passwordless_passkey(request: HttpRequest, user: Any) -> bool:

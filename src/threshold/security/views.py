@@ -217,7 +217,7 @@ def two_step_on(request: HttpRequest) -> HttpResponse:
     new_codes = services.enable_two_step(user=request.user, request=request)
     messages.success(request, _("Two-step verification is on."))
     if new_codes:
-        _keep_new_codes(request, new_codes)
+        keep_new_codes(request, new_codes)
         return redirect("security_recovery_codes")
     return redirect("security_info")
 
@@ -240,10 +240,17 @@ def two_step_off(request: HttpRequest) -> HttpResponse:
 # --- Recovery codes ------------------------------------------------------------------------------
 
 
-def _keep_new_codes(request: HttpRequest, codes: list[str]) -> None:
+def keep_new_codes(request: HttpRequest, codes: list[str], *, then: str = "") -> None:
+    """Show ``codes`` once on the recovery-codes page; "I have saved my codes" leads to ``then``
+    (a path of this site; Security info when empty)."""
     # SECURITY: the plain codes exist only here, in the server-side session, for ten
     # minutes or until the person says they saved them; they are never shown again.
-    request.session[NEW_CODES_SESSION_KEY] = {"user": str(request.user.pk), "codes": codes, "at": time.time()}
+    request.session[NEW_CODES_SESSION_KEY] = {
+        "user": str(request.user.pk),
+        "codes": codes,
+        "at": time.time(),
+        "then": then if then.startswith("/") and not then.startswith("//") else "",
+    }
 
 
 def _new_codes(request: HttpRequest) -> list[str]:
@@ -266,7 +273,7 @@ def recovery_codes_new(request: HttpRequest) -> HttpResponse:
     if _needs_fresh_sign_in(request):
         return _reauthenticate(request)
     if request.method == "POST":
-        _keep_new_codes(request, services.generate_recovery_codes(user=request.user, request=request))
+        keep_new_codes(request, services.generate_recovery_codes(user=request.user, request=request))
         return redirect("security_recovery_codes")
     return render(
         request, "security/recovery_codes_new.html", {"left": selectors.recovery_codes_left(request.user)}
@@ -314,8 +321,9 @@ def recovery_codes_print(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def recovery_codes_done(request: HttpRequest) -> HttpResponse:
-    request.session.pop(NEW_CODES_SESSION_KEY, None)
-    return redirect("security_info")
+    state = request.session.pop(NEW_CODES_SESSION_KEY, None)
+    then = state.get("then") if isinstance(state, dict) else ""
+    return redirect(then or "security_info")
 
 
 # --- Trusted devices ------------------------------------------------------------------------------
@@ -395,6 +403,10 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
                 if form.cleaned_data["trust_device"]:
                     trusted = services.trust_this_device(request=request, user=user)
                 response = stage.exit()
+                if option.kind == "recovery_code" and request.user.is_authenticated:
+                    # A recovery code means a method was lost: lead the person to set up
+                    # a new one and a new set of codes before anything else.
+                    response = redirect("recovery_set_up")
                 if trusted is not None:
                     trust.write_entry(request, response, str(trusted[0].public_id), trusted[1])
                 return response
