@@ -90,7 +90,9 @@ class BlocklistValidator:
         banned = [word for word in organization_rules(user)[1] if word in lowered]
         if banned:
             raise ValidationError(
-                _("This password contains “%(word)s”, which your organization doesn't allow in passwords. Choose something else.")
+                _(
+                    "This password contains “%(word)s”, which your organization doesn't allow in passwords. Choose something else."
+                )
                 % {"word": banned[0]},
                 code="password_banned_word",
             )
