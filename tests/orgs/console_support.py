@@ -16,9 +16,12 @@ from django.test import Client
 from django.utils import translation
 
 from tests.conftest import PASSWORD, make_user
+from tests.security import conftest as security_states
 from tests.security.conftest import browser, sign_in
 from threshold.accounts.models import AccountKind, User
 from threshold.orgs.models import LicenceTier, Membership, Organization, Role
+
+commits = security_states.commits  # on-commit work (alerts) inside the test's transaction
 
 
 @pytest.fixture(autouse=True)

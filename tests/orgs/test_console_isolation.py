@@ -12,24 +12,19 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern
 
-from tests.orgs.console_support import (  # noqa: F401 - fixtures
-    World,
-    _english,
-    adele_client,
-    harry_client,
-    megan_client,
-    membership_of,
-    signed_in,
-    world,
-)
+from tests.orgs import console_support as support
+from tests.orgs.console_support import World, membership_of, signed_in
 from tests.security.conftest import BROWSER_UA
 from threshold.activity.models import SecurityEvent
 from threshold.orgs.console import urls as console_urls
-from threshold.orgs.models import Membership
+from threshold.orgs.models import Membership, Role
 from threshold.orgs.policies import ROLE_ACTIONS, ConsoleAction
-from threshold.orgs.models import Role
 
 pytestmark = pytest.mark.django_db
+
+# The console's states (fixtures), shared by its test modules.
+_english, world = support._english, support.world
+megan_client, harry_client, adele_client = support.megan_client, support.harry_client, support.adele_client
 
 PATTERNS: list[URLPattern] = [p for p in console_urls.urlpatterns if isinstance(p, URLPattern)]
 
