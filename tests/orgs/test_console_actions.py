@@ -195,6 +195,8 @@ def test_block_refuses_every_sign_in_until_unblocked(
     assert not is_signed_in(adele_client)
     refused = sign_in(browser(), world.adele)
     assert refused.status_code == 302 and refused["Location"] == "/accounts/inactive/"
+    inactive = html.unescape(browser().get("/accounts/inactive/").content.decode())
+    assert "its organization's admins may have blocked sign-in" in inactive
     # Her own password reset by email can't lift it: no mail goes out.
     mailbox.clear()
     with commits(execute=True):

@@ -184,3 +184,10 @@ def test_policy_and_admins_pages_are_the_global_admins(world: World, harry_clien
         assert "Only a global admin of Contoso can do this." in html.unescape(response.content.decode())
     assert OrganizationPolicy.objects.filter(organization=world.contoso).count() == 0
     assert Role.HELPDESK_ADMIN in {m.role for m in world.harry.memberships.all()}
+
+
+def test_the_portal_links_to_the_console_for_admins_only(world: World, megan_client: Client) -> None:
+    assert 'href="/admin-console/">Admin console<' in megan_client.get("/").content.decode()
+    adele = signed_in(world.adele)
+    assert "Admin console" not in adele.get("/").content.decode()
+    assert "Admin console" not in signed_in(world.alex).get("/").content.decode()
