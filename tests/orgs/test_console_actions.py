@@ -380,3 +380,19 @@ def test_passes_and_passwords_are_throttled_per_admin(
     refused = megan_client.post(url, {"minutes": "60"}, follow=True)
     assert "You've done this many times in the last few minutes." in html.unescape(refused.content.decode())
     assert TemporaryAccessPass.objects.filter(user=world.adele).count() == services.CONSOLE_THROTTLE_LIMIT
+
+
+def test_a_new_password_and_new_methods_together_lead_through_both_in_turn(
+    world: World, megan_client: Client, commits: Any
+) -> None:
+    """A member who signed in with a passkey alone needs both; neither page loops to the other."""
+    megan_client.post(member_url(world.adele, world.contoso, "reset-methods"))
+    temporary = secret_on(megan_client.post(member_url(world.adele, world.contoso, "reset-password")))
+    client = browser()
+    assert sign_in(client, world.adele, temporary).status_code == 302
+    assert client.get("/")["Location"] == "/accounts/password/change/"
+    assert client.get("/accounts/password/change/").status_code == 200
+    new = "a fresh and private passphrase 77"
+    client.post("/accounts/password/change/", {"oldpassword": temporary, "password1": new, "password2": new})
+    assert client.get("/")["Location"] == "/organizations/set-up/"
+    assert client.get("/organizations/set-up/").status_code == 200
