@@ -191,3 +191,18 @@ def test_the_portal_links_to_the_console_for_admins_only(world: World, megan_cli
     adele = signed_in(world.adele)
     assert "Admin console" not in adele.get("/").content.decode()
     assert "Admin console" not in signed_in(world.alex).get("/").content.decode()
+
+
+def test_a_guests_page_shows_nothing_of_their_own_account(
+    world: World, megan_client: Client, commits: Any
+) -> None:
+    alex = signed_in(world.alex)
+    add_authenticator_app(alex, commits, name="Alex's phone")
+    page = page_of(megan_client, member_url(world.alex, world.contoso))
+    assert "Alex Morgan" in page and "Guest" in page
+    assert (
+        "Alex's phone" not in page
+        and "Sign-in methods" not in page
+        and "Devices" not in page.split("<main", 1)[1]
+    )
+    assert "Sign-in method added" not in page and "Signed in" not in page.split("Recent activity", 1)[1]

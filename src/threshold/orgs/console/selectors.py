@@ -137,6 +137,9 @@ def member_detail(membership: Membership) -> MemberDetail:
     from threshold.security.selectors import recovery_codes_left, sign_in_methods
 
     user = membership.user
+    if not membership.home:
+        # SECURITY: a guest's account is not the organisation's: no methods, devices or passes.
+        return MemberDetail(membership, [], 0, [], _org_events_of(membership), [], False)
     now = timezone.now()
     passes = [
         p
@@ -148,12 +151,16 @@ def member_detail(membership: Membership) -> MemberDetail:
         methods=sign_in_methods(user),
         recovery_codes_left=recovery_codes_left(user),
         devices=active_devices(user) if membership.home else [],
-        events=list(
-            org_events(membership.organization).filter(user=user).order_by("-occurred_at", "-id")[:20]
-        ),
+        events=_org_events_of(membership),
         live_passes=passes,
-        set_up_asked=membership.home and methods_reset_enrolment(user, membership.organization) is not None,
+        set_up_asked=methods_reset_enrolment(user, membership.organization) is not None,
     )
+
+
+def _org_events_of(membership: Membership) -> list[SecurityEvent]:
+    """The member's latest events that the organisation may see (for a guest: its own actions)."""
+    events = org_events(membership.organization).filter(user=membership.user)
+    return list(events.order_by("-occurred_at", "-id")[:20])
 
 
 # --- The sign-in log and the audit log -----------------------------------------------------------
