@@ -581,7 +581,7 @@ def _end_trust_of(member: Any, reason: str) -> int:
 
 
 def new_temporary_password() -> str:
-    """Four groups of six letters and digits from the system's CSPRNG (about 124 bits)."""
+    """Four groups of six letters and digits from the system's CSPRNG (about 119 bits)."""
     import secrets
 
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
