@@ -600,6 +600,83 @@ _TYPES = [
         notify_user=True,
         alert=_("We blocked a sign-in to your account that didn't look like you, as your organization asks."),
     ),
+    # Admin console (threshold.orgs.console): what an organisation's admin did to a member's
+    # account, in the member's own words on Recent activity; the admin is the event's actor.
+    EventType(
+        "org:admin:password_reset",
+        _("Your admin reset your password"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, reset the password of your work account."),
+        alert_more=(
+            AlertLine(
+                _(
+                    "Every session was signed out. Sign in with the temporary password your admin gives you, "
+                    "then choose your own password."
+                )
+            ),
+        ),
+    ),
+    EventType(
+        "org:admin:methods_reset",
+        _("Your admin asked you to set up your sign-in methods again"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_(
+            "%(admin)s, an admin of %(organization)s, removed your sign-in methods and recovery codes "
+            "and signed you out everywhere."
+        ),
+        alert_more=(AlertLine(_("The next time you sign in, you'll set up two-step verification again.")),),
+    ),
+    EventType(
+        "org:admin:sessions_revoke",
+        _("Your admin signed you out everywhere"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, signed your work account out everywhere."),
+    ),
+    # The pass's own alert (account:access_pass:issue) goes out too; this one names the admin.
+    EventType(
+        "org:admin:access_pass_issue",
+        _("Your admin issued a Temporary Access Pass"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
+    EventType(
+        "org:admin:block",
+        _("Your admin blocked sign-in"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+        notify_user=True,
+        alert=_(
+            "%(admin)s, an admin of %(organization)s, blocked sign-in to your work account "
+            "and signed it out everywhere."
+        ),
+    ),
+    EventType(
+        "org:admin:unblock",
+        _("Your admin unblocked sign-in"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, unblocked sign-in to your work account."),
+    ),
+    EventType(
+        "org:admin:member_remove",
+        _("You were removed from the organization by an admin"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, removed you from %(organization)s."),
+        alert_more=(
+            AlertLine(
+                _("Your work account was turned off and will be closed on %(closes_on)s."), when="closes_on"
+            ),
+        ),
+    ),
 ]
 
 CATALOG: dict[str, EventType] = {event.code: event for event in _TYPES}
@@ -674,6 +751,7 @@ DETAILS: dict[str, Promise] = {
     "organization": _("Organization"),
     "setting": _("Setting"),
     "role": _("Role"),
+    "admin": _("Admin"),
 }
 
 PROFILE_FIELDS: dict[str, Promise] = {

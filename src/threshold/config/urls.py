@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("threshold.devices.urls")),
     path("", include("threshold.recovery.urls")),
     path("", include("threshold.orgs.urls")),
+    path("admin-console/", include("threshold.orgs.console.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("staff/", admin.site.urls),
 ]

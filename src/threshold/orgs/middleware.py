@@ -41,6 +41,8 @@ ENROLMENT_PATHS = (
     "/accounts/logout/",
     "/accounts/login/",
     "/accounts/reauthenticate/",
+    # An admin's temporary password is changed first (accounts.middleware holds every other page).
+    "/accounts/password/change/",
     "/your-info/phones/",
     "/organizations/set-up/",
     "/i18n/",

@@ -87,6 +87,10 @@ class Membership(models.Model):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.MEMBER)
     home = models.BooleanField(_("home organization"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set by an admin's "Require new sign-in methods" (admin console): until the person has
+    # set up a method since then and two-step verification is on, every page leads to the
+    # set-up page (policies.pending_enrolment).
+    methods_reset_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -313,6 +313,9 @@ def pending_enrolment(user: Any) -> Enrolment | None:
     policy = policy_of(organization)
     if organization is None or policy is None:
         return None
+    asked = methods_reset_enrolment(user, organization)  # the admin console's reset, no grace
+    if asked is not None:
+        return asked
     if not (policy.require_two_step or policy.require_passkey_for_admins):
         return None
     from threshold.security import selectors as security_selectors
@@ -339,6 +342,36 @@ def pending_enrolment(user: Any) -> Enrolment | None:
             _("%(org)s requires two-step verification for your work account.") % {"org": organization.name},
         )
     return None
+
+
+def methods_reset_enrolment(user: Any, organization: Organization) -> Enrolment | None:
+    """The set-up an admin asked for with "Require new sign-in methods", until it is done.
+
+    Done means two-step verification is on with a method added since the admin's reset;
+    there is no grace period, since the admin took the old methods away.
+    """
+    since = (
+        Membership.objects.filter(user=user, organization=organization, home=True)
+        .values_list("methods_reset_at", flat=True)
+        .first()
+    )
+    if since is None:
+        return None
+    from threshold.security import selectors as security_selectors
+    from threshold.security.models import SignInMethod
+
+    if (
+        security_selectors.two_step_required(user)
+        and SignInMethod.objects.filter(user=user, created_at__gte=since).exists()
+    ):
+        return None
+    return Enrolment(
+        "two_step",
+        organization,
+        since,
+        _("Your admin at %(org)s asked you to set up your sign-in methods again.")
+        % {"org": organization.name},
+    )
 
 
 # --- Risk-based sign-in (Premium) --------------------------------------------------------------
@@ -375,3 +408,129 @@ def unfamiliar_sign_in_needs_second_step(*, request: HttpRequest | None, user: A
     if not security_selectors.second_step_methods(user).exists():
         return False
     return _unfamiliar(request, user)
+
+
+# --- Admin console (issue 6 §4) ------------------------------------------------------------------
+
+
+class ConsoleAction(StrEnum):
+    """What an organisation's admin may do in the admin console, named ``scope:resource:action``."""
+
+    VIEW = "console:console:view"
+    MEMBER_RESET_PASSWORD = "console:member:reset_password"
+    MEMBER_RESET_METHODS = "console:member:reset_methods"
+    MEMBER_REVOKE_SESSIONS = "console:member:revoke_sessions"
+    MEMBER_ISSUE_ACCESS_PASS = "console:member:issue_access_pass"
+    MEMBER_BLOCK = "console:member:block"
+    MEMBER_REMOVE = "console:member:remove"
+    MEMBER_INVITE = "console:member:invite"
+    LOGS_VIEW = "console:logs:view"
+    LOGS_EXPORT = "console:logs:export"
+    POLICY_CHANGE = "console:policy:change"
+    BRANDING_CHANGE = "console:branding:change"
+    ADMINS_MANAGE = "console:admins:manage"
+
+
+_HELPDESK_ACTIONS = frozenset(
+    {
+        ConsoleAction.VIEW,
+        ConsoleAction.MEMBER_RESET_PASSWORD,
+        ConsoleAction.MEMBER_RESET_METHODS,
+        ConsoleAction.MEMBER_REVOKE_SESSIONS,
+        ConsoleAction.MEMBER_ISSUE_ACCESS_PASS,
+        ConsoleAction.MEMBER_BLOCK,
+        ConsoleAction.LOGS_VIEW,
+        ConsoleAction.LOGS_EXPORT,
+    }
+)
+
+# The one table of what each role may do in the console (issue 6 §1): a helpdesk admin
+# resets passwords and methods, revokes sessions, issues passes and blocks sign-in; a
+# global admin does everything, including policies, branding, members and other admins.
+ROLE_ACTIONS: dict[str, frozenset[ConsoleAction]] = {
+    Role.MEMBER: frozenset(),
+    Role.HELPDESK_ADMIN: _HELPDESK_ACTIONS,
+    Role.GLOBAL_ADMIN: frozenset(ConsoleAction),
+}
+
+# Actions on one member: they are refused on the admin's own account (their own pages do
+# that, with their own checks) and, for a helpdesk admin, on a global admin.
+MEMBER_ACTIONS = frozenset(
+    {
+        ConsoleAction.MEMBER_RESET_PASSWORD,
+        ConsoleAction.MEMBER_RESET_METHODS,
+        ConsoleAction.MEMBER_REVOKE_SESSIONS,
+        ConsoleAction.MEMBER_ISSUE_ACCESS_PASS,
+        ConsoleAction.MEMBER_BLOCK,
+        ConsoleAction.MEMBER_REMOVE,
+    }
+)
+
+
+def console_organization(actor: Any) -> Organization | None:
+    """The organisation whose console ``actor`` may open: their home one, if they admin it."""
+    organization = home_organization(actor)
+    if organization is None or role_of(actor, organization) not in ADMIN_ROLES:
+        return None
+    return organization
+
+
+def console_decision(actor: Any, action: ConsoleAction | str, *, member: Any = None) -> Decision:
+    """Whether ``actor`` may do ``action`` in their home organisation's console (on ``member``).
+
+    The caller has already found ``member`` inside that organisation (another one's is
+    "not found", never "not allowed"); this answers only the role question.
+    """
+    organization = home_organization(actor)
+    if organization is None:
+        return Decision.deny("not_an_admin", _("Only an organization's admins can open the admin console."))
+    role = role_of(actor, organization)
+    if ConsoleAction(action) not in ROLE_ACTIONS.get(role, frozenset()):
+        if role in ADMIN_ROLES:
+            return Decision.deny(
+                "global_admin_only",
+                _("Only a global admin of %(org)s can do this.") % {"org": organization.name},
+                locked_by=organization.name,
+            )
+        return Decision.deny("not_an_admin", _("Only an organization's admins can open the admin console."))
+    if member is not None and action in MEMBER_ACTIONS:
+        if getattr(member, "pk", None) == getattr(actor, "pk", None):
+            return Decision.deny(
+                "own_account",
+                _("Change your own account from your own pages, such as Security info and Devices."),
+            )
+        if role != Role.GLOBAL_ADMIN and role_of(member, organization) == Role.GLOBAL_ADMIN:
+            return Decision.deny(
+                "helpdesk_on_global_admin",
+                _("A helpdesk admin can't change a global admin's account. Ask another global admin."),
+                locked_by=organization.name,
+            )
+    return Decision.allow()
+
+
+def require_console(
+    actor: Any, action: ConsoleAction | str, *, member: Any = None, request: HttpRequest | None = None
+) -> Organization:
+    """The actor's organisation, or ``PermissionDenied`` (recorded on the actor's account)."""
+    from django.core.exceptions import PermissionDenied
+
+    decision = console_decision(actor, action, member=member)
+    organization = home_organization(actor)
+    if not decision.allowed or organization is None:
+        if getattr(actor, "pk", None):
+            from threshold.activity.models import Result
+            from threshold.activity.services import record_event
+
+            record_event(
+                "account:policy:deny",
+                user=actor,
+                request=request,
+                result=Result.BLOCKED,
+                details={
+                    "action": str(action),
+                    "reason": decision.reason_code,
+                    "locked_by": decision.locked_by,
+                },
+            )
+        raise PermissionDenied(decision.message)
+    return organization

@@ -8,6 +8,7 @@ a member of another one, so the admin console (issue 6 §4) stays scoped by cons
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -536,3 +537,639 @@ def note_blocked_sign_in(*, user: Any, request: HttpRequest | None) -> None:
 def skip_enrolment(*, user: Any, request: HttpRequest | None, need: str) -> None:
     """The person chose "Not now" during the grace period; recorded so admins can see it."""
     record_event("org:enrolment:skip", user=user, request=request, details={"kind": need})
+
+
+# --- Admin console actions ---------------------------------------------------------------------------
+#
+# What an organisation's admin does to a member's account from /admin-console/. Each function:
+# the console's role check (policies.require_console, the one table of who may do what), a
+# sign-in from the last few minutes, a throttle where the action could be abused, the change
+# inside transaction.atomic(), and an event recorded on the MEMBER's account with the admin as
+# its actor, so the member reads it on their own Recent activity ("Your admin reset your
+# password") and the organisation's audit log (orgs.console.selectors) reads the same row.
+#
+# SECURITY: the actions that change how someone signs in apply only to accounts the
+# organisation owns (its home members). A guest's account belongs to another organisation or
+# to the person; its admins can only end the guest's membership here.
+
+CONSOLE_THROTTLE_LIMIT = 20  # sensitive console actions per admin per window
+CONSOLE_THROTTLE_SECONDS = 15 * 60
+REMOVED_ACCOUNT_CLOSES_IN_DAYS = 30  # the shorter of recovery.models.CLOSURE_DAYS
+MAX_IMPORT_ROWS = 500
+MAX_IMPORT_BYTES = 512 * 1024
+
+
+class ConsoleThrottled(Exception):
+    """Too many sensitive console actions by this admin: wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def _console_organization(
+    *, organization: Organization, actor: Any, action: str, request: HttpRequest | None, member: Any = None
+) -> None:
+    """The role check; the organisation passed in must be the actor's own console's."""
+    from threshold.orgs.policies import require_console
+
+    own = require_console(actor, action, member=member, request=request)
+    if own.pk != organization.pk:
+        raise PermissionDenied
+
+
+def _throttle_console(*, actor: Any, action: str) -> None:
+    """A fixed window per admin and action, shared by every app process through the cache.
+
+    SECURITY: a stolen admin session must not mint passwords or passes for a whole
+    organisation in a loop; an admin doing a morning's helpdesk work never meets the limit.
+    """
+    from django.core.cache import cache
+
+    key = f"console:{action}:{actor.pk}"
+    cache.add(key, 0, CONSOLE_THROTTLE_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, CONSOLE_THROTTLE_SECONDS)
+        count = 1
+    if count > CONSOLE_THROTTLE_LIMIT:
+        raise ConsoleThrottled(CONSOLE_THROTTLE_SECONDS)
+
+
+def _fresh(*, request: HttpRequest | None, actor: Any) -> None:
+    from threshold.security.services import ensure_fresh_sign_in
+
+    ensure_fresh_sign_in(request=request, user=actor)
+
+
+def _home_member(organization: Organization, member: Any) -> Membership:
+    """The member's row, locked; a guest is refused with the reason, another org's is "not found"."""
+    row = _in_organization(member, organization)
+    if not row.home:
+        raise ValidationError(
+            _(
+                "%(name)s is a guest: their account belongs to someone else, so %(org)s can't change how "
+                "they sign in. You can remove them from %(org)s."
+            )
+            % {"name": member.name, "org": organization.name},
+            code="guest",
+        )
+    return row
+
+
+def _admin_details(actor: Any, organization: Organization, **more: Any) -> dict[str, Any]:
+    return {
+        "organization": organization.name,
+        "org_id": str(organization.public_id),
+        "admin": getattr(actor, "name", "") or str(actor),
+        **more,
+    }
+
+
+def _end_sessions_of(member: Any) -> int:
+    from allauth.usersessions.models import UserSession
+
+    ended = 0
+    for session in UserSession.objects.filter(user=member):
+        session.end()
+        ended += 1
+    return ended
+
+
+def _end_trust_of(member: Any, reason: str) -> int:
+    from threshold.security.models import TrustedDevice
+
+    return TrustedDevice.objects.filter(user=member, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+
+
+def new_temporary_password() -> str:
+    """Four groups of six letters and digits from the system's CSPRNG (about 119 bits)."""
+    import secrets
+
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(6)) for _ in range(4))
+
+
+def reset_member_password(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, member: User
+) -> str:
+    """Give the member a temporary password, returned once for the admin to pass on.
+
+    The member must choose their own at their next sign-in (``User.must_change_password``,
+    enforced on every page by accounts.middleware). Every session ends and every device
+    that skipped two-step verification is asked again: whoever held the old password, or a
+    session, must not keep a way in. Two-step verification itself stays as it was.
+    """
+    from threshold.orgs.policies import ConsoleAction
+    from threshold.security.models import TrustReason
+
+    _console_organization(
+        organization=organization,
+        actor=actor,
+        action=ConsoleAction.MEMBER_RESET_PASSWORD,
+        request=request,
+        member=member,
+    )
+    _fresh(request=request, actor=actor)
+    _throttle_console(actor=actor, action="password")
+    password = new_temporary_password()
+    with transaction.atomic():
+        _home_member(organization, member)
+        member.set_password(password)
+        member.must_change_password = True
+        member.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        ended = _end_sessions_of(member)
+        forgotten = _end_trust_of(member, TrustReason.PASSWORD_CHANGED)
+        record_event(
+            "org:admin:password_reset",
+            user=member,
+            actor=actor,
+            request=request,
+            details=_admin_details(actor, organization, sessions_ended=ended, trust_ended=forgotten),
+        )
+    return password
+
+
+def require_new_methods(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, member: User
+) -> int:
+    """Remove the member's sign-in methods and recovery codes; returns how many methods went.
+
+    Every session ends; at the next sign-in the member is led to set up two-step
+    verification again before going on (``policies.methods_reset_enrolment``), whatever the
+    organisation's policy. The password stays: a member who signed in with a passkey alone
+    needs a password reset or a Temporary Access Pass as well, and the console says so.
+    """
+    from allauth.mfa.models import Authenticator
+
+    from threshold.orgs.policies import ConsoleAction
+    from threshold.security.models import RecoveryCode, SignInMethod, TrustReason
+
+    _console_organization(
+        organization=organization,
+        actor=actor,
+        action=ConsoleAction.MEMBER_RESET_METHODS,
+        request=request,
+        member=member,
+    )
+    _fresh(request=request, actor=actor)
+    _throttle_console(actor=actor, action="methods")
+    with transaction.atomic():
+        row = _home_member(organization, member)
+        methods = list(SignInMethod.objects.filter(user=member))
+        # allauth's authenticators (apps, passkeys, its own recovery codes); our method rows
+        # for them go with them (CASCADE), a text-message method on its own (the phone
+        # number stays as a contact detail).
+        Authenticator.objects.filter(user=member).delete()
+        SignInMethod.objects.filter(user=member).delete()
+        RecoveryCode.objects.filter(user=member).delete()
+        row.methods_reset_at = timezone.now()
+        row.save(update_fields=["methods_reset_at"])
+        ended = _end_sessions_of(member)
+        forgotten = _end_trust_of(member, TrustReason.TWO_STEP_CHANGED)
+        record_event(
+            "org:admin:methods_reset",
+            user=member,
+            actor=actor,
+            request=request,
+            details=_admin_details(
+                actor, organization, methods_removed=len(methods), sessions_ended=ended, trust_ended=forgotten
+            ),
+        )
+    return len(methods)
+
+
+def revoke_member_sessions(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, member: User
+) -> int:
+    """Sign the member out everywhere and end every device's skip of two-step verification."""
+    from threshold.orgs.policies import ConsoleAction
+    from threshold.security.models import TrustReason
+
+    _console_organization(
+        organization=organization,
+        actor=actor,
+        action=ConsoleAction.MEMBER_REVOKE_SESSIONS,
+        request=request,
+        member=member,
+    )
+    _fresh(request=request, actor=actor)
+    with transaction.atomic():
+        _home_member(organization, member)
+        ended = _end_sessions_of(member)
+        forgotten = _end_trust_of(member, TrustReason.BY_PERSON)
+        record_event(
+            "org:admin:sessions_revoke",
+            user=member,
+            actor=actor,
+            request=request,
+            details=_admin_details(actor, organization, sessions_ended=ended, trust_ended=forgotten),
+        )
+    return ended
+
+
+def issue_member_access_pass(
+    *,
+    organization: Organization,
+    actor: Any,
+    request: HttpRequest | None,
+    member: User,
+    minutes: int | None = None,
+    one_time: bool = True,
+) -> tuple[Any, str]:
+    """A Temporary Access Pass for the member (recovery.services.issue_access_pass), shown once."""
+    from threshold.orgs.policies import ConsoleAction
+    from threshold.recovery.services import issue_access_pass
+
+    _console_organization(
+        organization=organization,
+        actor=actor,
+        action=ConsoleAction.MEMBER_ISSUE_ACCESS_PASS,
+        request=request,
+        member=member,
+    )
+    _fresh(request=request, actor=actor)
+    _throttle_console(actor=actor, action="access_pass")
+    with transaction.atomic():
+        _home_member(organization, member)
+        access_pass, plain = issue_access_pass(
+            user=member, issued_by=actor, request=request, minutes=minutes, one_time=one_time
+        )
+        record_event(
+            "org:admin:access_pass_issue",
+            user=member,
+            actor=actor,
+            request=request,
+            details=_admin_details(
+                actor,
+                organization,
+                minutes=int((access_pass.expires_at - access_pass.created_at).total_seconds() // 60),
+                one_time=one_time,
+            ),
+        )
+    return access_pass, plain
+
+
+def block_member_sign_in(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, member: User
+) -> bool:
+    """Refuse every sign-in to the member's account and end its sessions; False if it already was.
+
+    The block is ``User.is_active``, the switch Django's authentication reads on every
+    request and allauth at every sign-in (password, passkey, code, Temporary Access Pass),
+    so a blocked person's open sessions stop working in every app process at once. It is
+    separate from the member's own "Lock my account" (``locked_at``): a password reset by
+    email lifts that lock but never this block (allauth does not reset inactive accounts),
+    and unblocking leaves the member's own lock in place.
+    """
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization,
+        actor=actor,
+        action=ConsoleAction.MEMBER_BLOCK,
+        request=request,
+        member=member,
+    )
+    _fresh(request=request, actor=actor)
+    with transaction.atomic():
+        _home_member(organization, member)
+        blocked = User.objects.filter(pk=member.pk, is_active=True).update(is_active=False)
+        if not blocked:
+            return False
+        member.is_active = False
+        ended = _end_sessions_of(member)
+        record_event(
+            "org:admin:block",
+            user=member,
+            actor=actor,
+            request=request,
+            details=_admin_details(actor, organization, sessions_ended=ended),
+        )
+    return True
+
+
+def unblock_member_sign_in(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, member: User
+) -> bool:
+    """Let the member sign in again; False if they were not blocked. Their own lock stays."""
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization,
+        actor=actor,
+        action=ConsoleAction.MEMBER_BLOCK,
+        request=request,
+        member=member,
+    )
+    _fresh(request=request, actor=actor)
+    with transaction.atomic():
+        _home_member(organization, member)
+        if member.closes_at is not None or member.closed_at is not None:
+            raise ValidationError(_("This account is closing, so it can't be unblocked."), code="closing")
+        unblocked = User.objects.filter(pk=member.pk, is_active=False).update(is_active=True)
+        if not unblocked:
+            return False
+        member.is_active = True
+        record_event(
+            "org:admin:unblock",
+            user=member,
+            actor=actor,
+            request=request,
+            details=_admin_details(actor, organization),
+        )
+    return True
+
+
+def remove_member_from_organization(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, member: User
+) -> bool:
+    """End the member's place in the organisation; returns whether their work account closes.
+
+    A guest simply loses the membership. A home member's work account belongs to the
+    organisation and cannot move elsewhere: sign-in is blocked at once, every session ends,
+    and the account is set to close after the normal window (30 days), after which the
+    daily ``close_due_accounts`` deletes its personal data and keeps the anonymous
+    tombstone; the organisation's audit log keeps its events. Until then the operator can
+    restore it from /staff/. The last global admin cannot be removed.
+    """
+    from datetime import timedelta
+
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization,
+        actor=actor,
+        action=ConsoleAction.MEMBER_REMOVE,
+        request=request,
+        member=member,
+    )
+    _fresh(request=request, actor=actor)
+    with transaction.atomic():
+        list(Membership.objects.select_for_update().filter(organization=organization, role=Role.GLOBAL_ADMIN))
+        row = _in_organization(member, organization)
+        if row.role == Role.GLOBAL_ADMIN and _last_global_admin(organization):
+            raise ValidationError(
+                _("%(org)s needs at least one global admin. Make someone else a global admin first.")
+                % {"org": organization.name},
+                code="last_admin",
+            )
+        home = row.home
+        row.delete()
+        more: dict[str, Any] = {"home": home}
+        if home:
+            now = timezone.now()
+            closes_at = now + timedelta(days=REMOVED_ACCOUNT_CLOSES_IN_DAYS)
+            User.objects.filter(pk=member.pk).update(is_active=False)
+            User.objects.filter(pk=member.pk, closes_at__isnull=True, closed_at__isnull=True).update(
+                closure_requested_at=now, closes_at=closes_at
+            )
+            member.refresh_from_db(fields=["is_active", "closure_requested_at", "closes_at"])
+            more["sessions_ended"] = _end_sessions_of(member)
+            if member.closes_at is not None:
+                more["closes_on"] = member.closes_at.date().isoformat()
+        record_event(
+            "org:admin:member_remove",
+            user=member,
+            actor=actor,
+            request=request,
+            details=_admin_details(actor, organization, **more),
+        )
+    return home
+
+
+def set_admin_role(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, member: User, role: str
+) -> bool:
+    """Promote or demote one of the organisation's own people (set_member_role does the change)."""
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization, actor=actor, action=ConsoleAction.ADMINS_MANAGE, request=request
+    )
+    _fresh(request=request, actor=actor)
+    if (
+        Role(role) != Role.MEMBER
+        and not Membership.objects.filter(user=member, organization=organization, home=True).exists()
+    ):
+        if Membership.objects.filter(user=member, organization=organization).exists():
+            raise ValidationError(
+                _("Only people whose work account belongs to the organization can be admins.")
+            )
+        raise Membership.DoesNotExist
+    return set_member_role(organization=organization, actor=actor, request=request, member=member, role=role)
+
+
+def change_policy_from_console(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, changes: dict[str, Any]
+) -> list[str]:
+    """The Policies page: a global admin's check and fresh sign-in, then update_policy."""
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization, actor=actor, action=ConsoleAction.POLICY_CHANGE, request=request
+    )
+    _fresh(request=request, actor=actor)
+    return update_policy(organization=organization, actor=actor, request=request, changes=changes)
+
+
+def change_branding_from_console(
+    *,
+    organization: Organization,
+    actor: Any,
+    request: HttpRequest | None,
+    changes: dict[str, Any],
+    logo: bytes | None = None,
+    remove_logo: bool = False,
+) -> list[str]:
+    """The Branding page: a global admin's check and fresh sign-in, then update_branding."""
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization, actor=actor, action=ConsoleAction.BRANDING_CHANGE, request=request
+    )
+    _fresh(request=request, actor=actor)
+    return update_branding(
+        organization=organization,
+        actor=actor,
+        request=request,
+        changes=changes,
+        logo=logo,
+        remove_logo=remove_logo,
+    )
+
+
+def invite_from_console(
+    *,
+    organization: Organization,
+    actor: Any,
+    request: HttpRequest | None,
+    email: str,
+    given_name: str = "",
+    family_name: str = "",
+    role: str = Role.MEMBER,
+) -> User:
+    """Invite one person by email (invite_member creates the work account and mails the link)."""
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization, actor=actor, action=ConsoleAction.MEMBER_INVITE, request=request
+    )
+    _fresh(request=request, actor=actor)
+    return invite_member(
+        organization=organization,
+        actor=actor,
+        request=request,
+        email=email,
+        given_name=given_name,
+        family_name=family_name,
+        role=role,
+    )
+
+
+class ImportRefused(Exception):
+    """The file itself could not be read; ``message`` says why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportRow:
+    """One line of an uploaded file and what became of it."""
+
+    line: int
+    email: str
+    accepted: bool
+    reason: str = ""
+
+
+def _role_from_cell(value: str) -> str | None:
+    cleaned = value.strip().lower().replace("-", " ").replace("_", " ")
+    if not cleaned:
+        return Role.MEMBER
+    for role in Role:
+        if cleaned in {role.value.replace("_", " "), str(role.label).lower()}:
+            return role.value
+    return None
+
+
+def import_members(
+    *, organization: Organization, actor: Any, request: HttpRequest | None, data: bytes
+) -> list[ImportRow]:
+    """Invite everyone in a CSV file (email, given_name, family_name, role); a row per line.
+
+    Each row is checked (address, duplicate in the file, already here, domain verified,
+    known role, at most ``MAX_IMPORT_ROWS``) and, if it passes, invited in a transaction of
+    its own with invite_member: a refused row leaves nothing behind, and one bad row never
+    stops the others. The file itself is refused whole when it is too large, not text, or
+    has no ``email`` column.
+    """
+    import csv
+    import io
+
+    from django.core.validators import validate_email
+
+    from threshold.orgs.policies import ConsoleAction
+
+    _console_organization(
+        organization=organization, actor=actor, action=ConsoleAction.MEMBER_INVITE, request=request
+    )
+    _fresh(request=request, actor=actor)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportRefused(
+            _("The file is larger than %(size)d KB. Split it into smaller files.")
+            % {"size": MAX_IMPORT_BYTES // 1024}
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportRefused(
+            _("The file isn't UTF-8 text. Save it as “CSV UTF-8” and upload it again.")
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    fields = [(f or "").strip().lower() for f in reader.fieldnames or []]
+    if "email" not in fields:
+        raise ImportRefused(
+            _(
+                "The first line must name the columns, with at least “email” (and optionally given_name, family_name, role)."
+            )
+        )
+    reader.fieldnames = fields
+    domains = {str(d).lower() for d in organization.verified_domains or []}
+    seen: set[str] = set()
+    report: list[ImportRow] = []
+    count = 0
+    for raw in reader:
+        line = reader.line_num
+        row = {k: (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items() if k}
+        email = row.get("email", "")
+        if not any(row.values()):
+            continue  # an empty line
+        count += 1
+        if count > MAX_IMPORT_ROWS:
+            report.append(
+                ImportRow(
+                    line,
+                    email,
+                    False,
+                    _("Too many rows: a file can hold %(max)d people.") % {"max": MAX_IMPORT_ROWS},
+                )
+            )
+            continue
+        normalized = email.lower()
+        try:
+            validate_email(normalized)
+        except ValidationError:
+            report.append(ImportRow(line, email, False, _("Not an email address.")))
+            continue
+        if normalized in seen:
+            report.append(
+                ImportRow(line, email, False, _("This address is already on an earlier line of the file."))
+            )
+            continue
+        seen.add(normalized)
+        role = _role_from_cell(row.get("role", ""))
+        if role is None:
+            report.append(
+                ImportRow(line, email, False, _("Unknown role. Use member, helpdesk admin or global admin."))
+            )
+            continue
+        if normalized.rpartition("@")[2] not in domains:
+            report.append(
+                ImportRow(
+                    line,
+                    email,
+                    False,
+                    _("The domain isn't one of %(org)s's verified domains.") % {"org": organization.name},
+                )
+            )
+            continue
+        if Membership.objects.filter(organization=organization, user__email__iexact=normalized).exists():
+            report.append(
+                ImportRow(line, email, False, _("Already a member of %(org)s.") % {"org": organization.name})
+            )
+            continue
+        given, family = row.get("given_name", ""), row.get("family_name", "")
+        if len(given) > 80 or len(family) > 80:
+            report.append(ImportRow(line, email, False, _("A name is longer than 80 characters.")))
+            continue
+        try:
+            invite_member(
+                organization=organization,
+                actor=actor,
+                request=request,
+                email=normalized,
+                given_name=given,
+                family_name=family,
+                role=role,
+            )
+        except ValidationError as exc:
+            report.append(ImportRow(line, email, False, " ".join(str(m) for m in exc.messages)))
+            continue
+        report.append(ImportRow(line, email, True))
+    return report
