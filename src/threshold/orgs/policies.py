@@ -229,6 +229,29 @@ def reset_methods_required(user: Any) -> int:
     return 2 if policy.reset_methods_required >= 2 else 1
 
 
+def self_service_reset_for_email(email: str) -> Decision:
+    """Whether "Forgot password" may start for ``email``, decided by its domain alone.
+
+    SECURITY: the reset's first page must not tell whether an account exists; an
+    organisation that verified the domain and resets its people's passwords itself is
+    public knowledge, so saying so is safe. An account found behind another address is
+    refused later, silently (``evaluate`` with PASSWORD_RESET_SELF_SERVICE).
+    """
+    from threshold.orgs.selectors import organization_for_domain
+
+    organization = organization_for_domain(email.rpartition("@")[2])
+    if organization is None:
+        return Decision.allow()
+    policy = policy_of(organization)
+    if policy is not None and not policy.self_service_password_reset:
+        return _locked(
+            organization,
+            "org_forbids_self_service_reset",
+            _("Your organization resets passwords for you."),
+        )
+    return Decision.allow()
+
+
 def password_rules(user: Any) -> tuple[int, list[str]]:
     """The organisation's minimum password length (8 to 64) and its banned words."""
     policy = policy_of(home_organization(user))

@@ -41,6 +41,7 @@ from threshold.accounts.models import User, VerificationPurpose
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
+from threshold.core.errors import PolicyDenied
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
@@ -469,6 +470,11 @@ def start_password_reset(*, request: HttpRequest, email: str) -> selectors.Reset
     email = email.strip().lower()
     user = selectors.account_for_reset(email)
     _take_reset_step(request=request, email=email, user=user, step="start")
+    # SECURITY: decided by the address's domain alone (an organisation that verified it and
+    # turned self-service reset off), so the answer says nothing about whether the account exists.
+    decision = policies.self_service_reset_for_email(email)
+    if not decision.allowed:
+        raise ResetRefused(decision.message, code=decision.reason_code)
     flow = selectors.ResetFlow(email=email, user_id=user.pk if user else None, started_at=time.time())
     request.session.pop(selectors.RESET_LINK_SESSION_KEY, None)
     _save_flow(request, flow)
@@ -487,6 +493,10 @@ def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow,
     _save_flow(request, flow)
     if user is None or not selectors.is_reset_target(user, target):
         return
+    try:
+        policies.require(user, Action.PASSWORD_RESET_SELF_SERVICE, request=request)
+    except PolicyDenied:
+        return  # an account whose organisation resets passwords itself: nothing is sent, as for any other
     purpose = VerificationPurpose.PASSWORD_RESET
     ip = context_of(request).ip
     by_email = phone_codes.is_email(target)
@@ -672,10 +682,15 @@ def use_password_reset_link(*, request: HttpRequest, token: str) -> bool:
     return True
 
 
+def _needs_second_method(user: Any) -> bool:
+    """Two-step verification is on, or the person's organisation wants two methods for a reset."""
+    return security_selectors.two_step_required(user) or policies.reset_methods_required(user) >= 2
+
+
 def reset_needs_second_step(flow: selectors.ResetFlow) -> bool:
-    """Whether the reset must also see a second method: two-step verification is on."""
+    """Whether the reset must also see a second method (see ``_needs_second_method``)."""
     user = _flow_user(flow)
-    return user is not None and security_selectors.two_step_required(user)
+    return user is not None and _needs_second_method(user)
 
 
 def reset_user(flow: selectors.ResetFlow) -> User | None:
@@ -822,7 +837,7 @@ def complete_password_reset(*, request: HttpRequest, flow: selectors.ResetFlow, 
     user = _proven_user(flow)
     # SECURITY: asked again here, not only when the code was right: two-step verification
     # turned on meanwhile still needs its second method, so a reset never gets round it.
-    if security_selectors.two_step_required(user) and not flow.second_step:
+    if _needs_second_method(user) and not flow.second_step:
         raise ResetRefused(
             gettext("Prove it's you with one of your sign-in methods first."), code="second_step"
         )
