@@ -308,7 +308,13 @@ def test_policy_bounds_are_enforced_and_nothing_is_saved(
 
 
 def test_closing_the_account(adele: User, adele_client: Client, set_policy: Any) -> None:
+    assert 'href="/privacy/close/"' in page(adele_client, "/privacy/")
     set_policy(members_may_close_account=False)
+    html = page(adele_client, "/privacy/")
+    assert 'href="/privacy/close/"' not in html and MANAGED in html
+    refused = adele_client.get("/privacy/close/", follow=True)
+    assert refused.redirect_chain[-1][0] == "/privacy/"
+    assert "Managed by Contoso:" in refused.content.decode()
     with pytest.raises(PolicyDenied):
         recovery_services.close_account(user=adele, request=None, days=30)
     response = adele_client.post("/privacy/close/", {"days": "30", "confirm": "on"})

@@ -26,6 +26,9 @@ from threshold.accounts import codes as phone_codes
 from threshold.accounts.models import VerificationPurpose
 from threshold.accounts.phones import display_phone_number
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
+from threshold.orgs import policies
+from threshold.orgs.middleware import lock_message
+from threshold.orgs.policies import Action
 from threshold.recovery import selectors, services
 from threshold.recovery.forms import (
     AccessPassSignInForm,
@@ -67,7 +70,7 @@ def export(request: HttpRequest) -> HttpResponse:
         messages.info(request, exc.message)
         return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": reverse("privacy")}))
     except PolicyDenied as exc:
-        messages.error(request, exc.decision.message or _("Your organization does not allow this change."))
+        messages.error(request, lock_message(exc.decision))
         return redirect("privacy")
     return redirect(reverse("privacy") + "#export")
 
@@ -92,6 +95,10 @@ def download(request: HttpRequest, public_id: Any) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def close(request: HttpRequest) -> HttpResponse:
+    decision = policies.evaluate(request.user, Action.ACCOUNT_CLOSE)
+    if not decision.allowed:
+        messages.error(request, lock_message(decision))  # the page's button is not drawn either
+        return redirect("privacy")
     form = CloseAccountForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -104,9 +111,7 @@ def close(request: HttpRequest) -> HttpResponse:
         except FreshSignInRequired as exc:
             return _reauthenticate(request, exc.message)
         except PolicyDenied as exc:
-            messages.error(
-                request, exc.decision.message or _("Your organization does not allow this change.")
-            )
+            messages.error(request, lock_message(exc.decision))
             return redirect("privacy")
         except services.AlreadyClosing:
             return redirect("account_reopen")
