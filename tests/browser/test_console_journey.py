@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
@@ -95,10 +96,32 @@ def test_the_admin_resets_adeles_methods_and_she_sees_it(
     expect(
         page.get_by_text("Your admin at Contoso asked you to set up your sign-in methods again.")
     ).to_be_visible()
-    adele_activity = Client(HTTP_USER_AGENT=BROWSER_UA)
-    adele_activity.force_login(adele)
     from threshold.activity.models import SecurityEvent
 
     event = SecurityEvent.objects.filter(user=adele, code="org:admin:methods_reset").get()
     assert event.actor_label == megan.email
-    assert "Your admin asked you to set up your sign-in methods again" in event.label
+
+    # She sets up an authenticator app and turns on two-step verification, as asked.
+    page.get_by_role("link", name="Set it up now").click()
+    page.get_by_role("link", name="Set up an authenticator app").click()
+    secret = page.locator("#authenticator-secret").get_attribute("data-secret")
+    assert secret
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("Name").fill("Adele's new phone")
+    page.get_by_role("button", name="Save authenticator app").click()
+    page.get_by_role("button", name="Turn on two-step verification").first.click()
+    page.get_by_role("button", name="I have saved my codes").click()
+    expect(page.get_by_role("heading", name="Your account is well protected")).to_be_visible()
+
+    # Her names come from Contoso's directory: she sees why she can't change them.
+    page.get_by_role("navigation", name="My account").get_by_role("link", name="Your info").click()
+    expect(page.get_by_text("Managed by Contoso:").first).to_be_visible()
+    expect(page.get_by_text("They come from Contoso's HR directory.").first).to_be_visible()
+    expect(page.get_by_label("First name")).to_have_count(0)
+    shoot(page, "your-info-managed")
+
+    # Recent activity says, in her words, what her admin did.
+    page.get_by_role("navigation", name="My account").get_by_role("link", name="Recent activity").click()
+    expect(
+        page.get_by_text("Your admin asked you to set up your sign-in methods again").first
+    ).to_be_visible()
