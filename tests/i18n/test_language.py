@@ -200,7 +200,8 @@ def test_mail_follows_the_recipients_language_not_the_browsers(mailbox: Mailbox)
     make_user("ada@example.com", locale="en")
     client = Client(HTTP_ACCEPT_LANGUAGE="es")
 
-    client.post("/accounts/password/reset/", {"email": "ada@example.com"})
+    client.post("/recover/password/", {"email": "ada@example.com"})
+    client.post("/recover/password/send/", {"way": "email", "email": "ada@example.com"})
 
     [message] = mailbox.to("ada@example.com")
     body = Mailbox.text(message)
