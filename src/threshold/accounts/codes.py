@@ -33,6 +33,11 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
+def user_id_of(user: Any) -> int:
+    """The id a code is bound to: the account's, or 0 for a code that belongs to no account."""
+    return int(user.pk) if user is not None else 0
+
+
 def hash_code(*, purpose: str, user_id: int, target: str, code: str) -> str:
     """HMAC-SHA256 keyed with SECRET_KEY, bound to what the code is for.
 
@@ -109,15 +114,18 @@ def stopped_until(row: VerificationCode | None) -> datetime | None:
     return row.created_at + timedelta(seconds=settings.PHONE_CODE_TRY_WINDOW)
 
 
-def issue_code(*, user: Any, purpose: str, target: str) -> str:
+def issue_code(*, user: Any, purpose: str, target: str, ttl: int | None = None) -> str:
     """A new code for ``target``, replacing any open one but keeping its count of wrong tries.
 
+    It works for ``ttl`` seconds (``PHONE_CODE_TTL`` unless given; at most the try window).
+    ``user`` is None only for a code that proves an address no account is known for.
     Call inside a transaction. Raises ``CodesStopped`` after too many wrong tries.
     """
     now = timezone.now()
     code = new_code()
-    code_hash = hash_code(purpose=purpose, user_id=user.pk, target=target, code=code)
-    expires_at = now + timedelta(seconds=settings.PHONE_CODE_TTL)
+    code_hash = hash_code(purpose=purpose, user_id=user_id_of(user), target=target, code=code)
+    lifetime = min(ttl or settings.PHONE_CODE_TTL, settings.PHONE_CODE_TRY_WINDOW)
+    expires_at = now + timedelta(seconds=lifetime)
     row = open_code(user=user, purpose=purpose, target=target, lock=True)
     if row is not None:
         # SECURITY: the row (and its attempts) is kept, so asking for a new code never resets
@@ -186,7 +194,7 @@ def check_code(*, user: Any, purpose: str, target: str, code: str) -> Check:
             return Check(Outcome.STOPPED, stopped_until=until)
         return Check(Outcome.EXPIRED)
     if not code_matches(
-        stored_hash=row.code_hash, purpose=purpose, user_id=user.pk, target=target, code=code
+        stored_hash=row.code_hash, purpose=purpose, user_id=user_id_of(user), target=target, code=code
     ):
         row.refresh_from_db(fields=["attempts"])
         left = max_tries - row.attempts

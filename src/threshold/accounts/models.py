@@ -193,6 +193,11 @@ class PhoneNumber(models.Model):
 class VerificationPurpose(models.TextChoices):
     PHONE = "phone", _("Verify a phone number")
     SIGN_IN = "sign_in", _("Sign in with a text-message code")
+    # Account recovery (threshold.recovery): proving an address of the account, or the
+    # contact address of a request for review (which may name no account: no user).
+    RECOVERY_EMAIL = "recovery_email", _("Recover the account: an email address")
+    RECOVERY_PHONE = "recovery_phone", _("Recover the account: a phone number")
+    RECOVERY_CONTACT = "recovery_contact", _("Recovery request: a contact address")
 
 
 class VerificationCode(models.Model):
@@ -202,7 +207,11 @@ class VerificationCode(models.Model):
     and ``expires_at`` but keeps ``attempts``, so asking again never buys more guesses.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_codes")
+    # None only for a code that proves an address before any account is known (a recovery
+    # request's contact address).
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="verification_codes", null=True, blank=True
+    )
     purpose = models.CharField(max_length=16, choices=VerificationPurpose.choices)
     target = models.CharField(max_length=254)
     code_hash = models.CharField(max_length=128)

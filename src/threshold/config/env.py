@@ -38,7 +38,7 @@ def flag(name: str, default: bool = False) -> bool:
     return default
 
 
-def integer(name: str, default: int, *, minimum: int = 0) -> int:
+def integer(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
@@ -49,6 +49,9 @@ def integer(name: str, default: int, *, minimum: int = 0) -> int:
         return default
     if value < minimum:
         ERRORS.append(f"{name}={value} is below the minimum of {minimum}.")
+        return default
+    if maximum is not None and value > maximum:
+        ERRORS.append(f"{name}={value} is above the maximum of {maximum}.")
         return default
     return value
 

@@ -315,6 +315,12 @@ CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, mini
 # A device unused this many days is marked stale on the Devices page and suggested for removal.
 STALE_DEVICE_DAYS = env.integer("THRESHOLD_STALE_DEVICE_DAYS", 90, minimum=1)
 
+# --- Account recovery ---------------------------------------------------------------------------
+# Days a recovery by email address and phone number waits before it can be completed, while
+# every verified address is told and can cancel it. Below one day the owner may not see the
+# warning in time; beyond 30 the person locked out waits too long for help.
+RECOVERY_WAIT_DAYS = env.integer("THRESHOLD_RECOVERY_WAIT_DAYS", 7, minimum=1, maximum=30)
+
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_MAX_PIXELS = 40_000_000

@@ -32,6 +32,7 @@ class Action(StrEnum):
     ACCOUNT_LOCK = "account:account:lock"
     ACCOUNT_CLOSE = "account:account:close"
     DATA_EXPORT = "account:data:export"
+    ACCOUNT_RECOVER = "account:account:recover"
 
 
 def evaluate(user: Any, action: Action | str) -> Decision:
