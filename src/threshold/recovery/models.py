@@ -131,6 +131,8 @@ class AccountRecovery(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     request_ip = models.GenericIPAddressField(null=True, blank=True)
     request_country = models.CharField(max_length=2, blank=True)
+    # The language the person used, for the mail to their contact address.
+    language = models.CharField(max_length=10, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
     ready_notice_sent_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

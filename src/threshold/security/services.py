@@ -652,9 +652,19 @@ def _check_text_message_code(*, user: Any, method: SignInMethod, code: str) -> b
 # --- The second step at sign-in -----------------------------------------------------------
 
 
+# Set by threshold.recovery for the one sign-in that ends an account recovery (its value is
+# the account's public id), and removed straight after it.
+ACCOUNT_RECOVERY_SIGN_IN = "threshold.account_recovery_sign_in"
+
+
 def second_step_needed(*, request: HttpRequest, user: Any) -> bool:
     """Whether this sign-in must ask for a second method (called by the login stage)."""
     if not selectors.two_step_required(user):
+        return False
+    if request.session.get(ACCOUNT_RECOVERY_SIGN_IN) == str(user.public_id):
+        # SECURITY: only the recovery's own service sets this, server-side, for the sign-in
+        # with the password it has just set; the recovery (both codes and the wait, or an
+        # operator's approval) is the proof, and the second-step methods are what was lost.
         return False
     if selectors.used_passwordless_passkey(request, user):
         return False  # a passkey is already something you have and something you are
