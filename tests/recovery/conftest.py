@@ -33,4 +33,9 @@ def move_window_end(person: Person) -> None:  # noqa: F811 - a value, not the fi
     User.objects.filter(pk=person.user.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
 
 
-from tests.security.conftest import commits, person, user_with_totp  # noqa: E402, F401 - shared security states
+from tests.security.conftest import (  # noqa: E402, F401 - shared security states
+    commits,
+    person,
+    user_with_totp,
+    user_with_two_step,
+)
