@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -123,12 +124,14 @@ def test_the_waiting_period_recovery_end_to_end(
     assert any("/recover/cancel/" in body for body in sms.messages(NUMBER))
 
     # Before the wait is over it cannot be completed, whichever way.
-    assert stranger.get("/recover/second-method/new-password/")["Location"] == "/recover/second-method/waiting/"
+    assert (
+        stranger.get("/recover/second-method/new-password/")["Location"] == "/recover/second-method/waiting/"
+    )
     with pytest.raises(services.RecoveryRefused) as refused:
         services.complete_account_recovery(recovery=recovery, request=None, password=NEW_PASSWORD)
     assert refused.value.code == "not_ready"
     with commits(execute=True):
-        call_command("ready_due_recoveries", stdout=open("/dev/null", "w"))
+        call_command("ready_due_recoveries", stdout=io.StringIO())
     recovery.refresh_from_db()
     assert recovery.status == RecoveryStatus.WAITING
 
@@ -136,8 +139,8 @@ def test_the_waiting_period_recovery_end_to_end(
     later(days=7, minutes=1)
     mailbox.clear()
     with commits(execute=True):
-        call_command("ready_due_recoveries", stdout=open("/dev/null", "w"))
-        call_command("ready_due_recoveries", stdout=open("/dev/null", "w"))
+        call_command("ready_due_recoveries", stdout=io.StringIO())
+        call_command("ready_due_recoveries", stdout=io.StringIO())
     recovery.refresh_from_db()
     assert recovery.status == RecoveryStatus.READY
     ready = [m for m in mailbox.to(BACKUP) if "ready" in m["Subject"]]
@@ -212,7 +215,7 @@ def test_cancel_from_an_old_address_link_needs_the_button(
     recovery = AccountRecovery.objects.get()
     assert recovery.status == RecoveryStatus.WAITING
     page = owner.get("/recover/cancel/").content.decode()
-    assert "Cancel this recovery" in page and "method=\"post\"" in page
+    assert "Cancel this recovery" in page and 'method="post"' in page
     mailbox.clear()
     with commits(execute=True):
         response = owner.post("/recover/cancel/")
