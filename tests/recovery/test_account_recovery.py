@@ -346,3 +346,12 @@ def test_the_scheduled_run_expires_a_recovery_left_unfinished(
 
 def test_a_signed_in_person_is_sent_to_security_info(ada: Person) -> None:
     assert ada.client.get(START)["Location"] == "/security/"
+
+
+def test_the_wait_follows_the_setting(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits, settings: Any
+) -> None:
+    settings.RECOVERY_WAIT_DAYS = 2
+    prove(browser(), mailbox, sms, commits)
+    recovery = AccountRecovery.objects.get()
+    assert timedelta(days=1, hours=23) < recovery.ready_at - timezone.now() <= timedelta(days=2)

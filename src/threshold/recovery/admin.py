@@ -10,11 +10,10 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from threshold.recovery import selectors, services
 from threshold.recovery.forms import DecisionForm
@@ -106,8 +105,9 @@ class AccountRecoveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return _decide(self, request, object_id)
 
 
-@require_POST
 def _decide(model_admin: AccountRecoveryAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     recovery = model_admin.get_object(request, object_id)
     if recovery is None:
         raise Http404
