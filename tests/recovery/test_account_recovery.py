@@ -24,7 +24,7 @@ from tests.security.conftest import (
     sign_in,
     verify,
 )
-from threshold.accounts.models import PhoneNumber
+from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
 from threshold.recovery import services
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryStatus
@@ -355,3 +355,18 @@ def test_the_wait_follows_the_setting(
     prove(browser(), mailbox, sms, commits)
     recovery = AccountRecovery.objects.get()
     assert timedelta(days=1, hours=23) < recovery.ready_at - timezone.now() <= timedelta(days=2)
+
+
+def test_completing_a_recovery_lifts_the_account_lock(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits, later: Later
+) -> None:
+    User.objects.filter(pk=ada.user.pk).update(locked_at=timezone.now())
+    prove(browser(), mailbox, sms, commits)
+    later(days=7, minutes=1)
+    finisher = browser()
+    assert prove(finisher, mailbox, sms, commits)["Location"] == "/recover/second-method/new-password/"
+    with commits(execute=True):
+        response = finisher.post("/recover/second-method/new-password/", {"password1": NEW_PASSWORD})
+    assert response["Location"] == "/security/" and is_signed_in(finisher)
+    ada.user.refresh_from_db()
+    assert ada.user.locked_at is None

@@ -265,3 +265,16 @@ def test_the_staff_pages_are_for_staff_only(ada: Person, mailbox: Mailbox, commi
         ):
             response = client.get(path)
             assert response.status_code == 302 and response["Location"].startswith("/staff/login/")
+
+
+def test_the_request_page_cannot_be_edited_only_decided(
+    ada: Person, mailbox: Mailbox, commits: Commits, operator: Client
+) -> None:
+    recovery = queue(browser(), mailbox, commits)
+    page = operator.get(f"/staff/recovery/accountrecovery/{recovery.pk}/change/").content.decode()
+    assert 'name="_save"' not in page
+    response = operator.post(f"/staff/recovery/accountrecovery/{recovery.pk}/change/", {"status": "ready"})
+    assert response.status_code == 405
+    assert operator.get(f"/staff/recovery/accountrecovery/{recovery.pk}/decide/").status_code == 405
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.WAITING

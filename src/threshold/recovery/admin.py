@@ -86,8 +86,11 @@ class AccountRecoveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
+        if request.method == "POST":
+            # Rows are read-only: the one change an operator makes is a decision (decide_view).
+            return HttpResponseNotAllowed(["GET"])
         recovery = self.get_object(request, object_id)
-        context = dict(extra_context or {})
+        context = dict(extra_context or {}, show_save=False, show_save_and_continue=False)
         if recovery is not None:
             facts = selectors.account_facts(recovery)
             context.update(

@@ -639,10 +639,8 @@ def submit_recovery_proofs(
             if existing.expires_at is not None and existing.expires_at <= now:
                 _expire(existing, now=now)
             else:
-                # The latest proven address is the one the "ready" notice goes to.
-                AccountRecovery.objects.filter(pk=existing.pk).update(
-                    proven_email=_normal_email(email), proven_phone=phone
-                )
+                # The "ready" notice still goes to the address proved first: a second
+                # prover cannot redirect it.
                 return RecoveryState(recovery=existing, started=False)
         token, token_digest = _new_token()
         ready_at = now + timedelta(days=settings.RECOVERY_WAIT_DAYS)
