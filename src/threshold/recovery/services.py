@@ -825,7 +825,6 @@ def mark_due_recoveries_ready(*, now: datetime | None = None) -> tuple[int, int]
         with transaction.atomic():
             recovery = (
                 AccountRecovery.objects.select_for_update()
-                .select_related("user")
                 .filter(pk=pk, status=RecoveryStatus.WAITING, ready_at__lte=now)
                 .first()
             )
@@ -1075,9 +1074,7 @@ def decide_recovery_request(
     now = timezone.now()
     note = note.strip()[:2000]
     with transaction.atomic():
-        row = (
-            AccountRecovery.objects.select_for_update().select_related("user").filter(pk=recovery.pk).first()
-        )
+        row = AccountRecovery.objects.select_for_update().filter(pk=recovery.pk).first()
         if (
             row is None
             or row.kind != RecoveryKind.REVIEWED
