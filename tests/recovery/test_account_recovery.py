@@ -295,7 +295,7 @@ def test_an_unknown_account_or_number_gets_the_same_answers_and_nothing_is_sent(
         texted = client.post(PHONE_STEP, {"action": "send", "number": number}, follow=True)
         answers[-1] += (_page(texted, account, address, number, "+1 425-555-0199", "+1 425-555-0123"),)
     assert answers[0] == answers[1]
-    assert "If this address is on your account, we&#x27;ve sent a code to it." in answers[0][1]
+    assert "is a verified address on your account, we've sent a 6-digit code to it" in answers[0][1]
     assert "That code isn&#x27;t right" in answers[0][2]
     assert "•" not in answers[0][3]  # no masked number is ever shown
     assert not mailbox.messages

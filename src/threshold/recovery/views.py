@@ -215,10 +215,13 @@ def _proof_step(request: HttpRequest, *, step: str) -> HttpResponse:
     purpose = VerificationPurpose.RECOVERY_EMAIL if is_email else VerificationPurpose.RECOVERY_PHONE
     target_form_class = ProveEmailForm if is_email else ProvePhoneForm
     action = request.POST.get("action", "") if request.method == "POST" else ""
-    target_form = target_form_class(request.POST if action == "send" else None)
+    field = "address" if is_email else "number"
+    target_form = target_form_class(
+        request.POST if action == "send" else None, initial={field: flow.get(step, "")}
+    )
     code_form = CodeForm(request.POST if action == "verify" else None)
     if action == "send" and target_form.is_valid():
-        target = target_form.cleaned_data["address" if is_email else "number"]
+        target = target_form.cleaned_data[field]
         try:
             if is_email:
                 services.send_recovery_email_code(
@@ -234,12 +237,6 @@ def _proof_step(request: HttpRequest, *, step: str) -> HttpResponse:
             flow[step] = target.strip().lower() if is_email else target
             flow[f"{step}_sent"] = True
             _save_flow(request, flow)
-            messages.info(
-                request,
-                _("If this address is on your account, we've sent a code to it.")
-                if is_email
-                else _("If this number is on your account, we've sent a code to it by text message."),
-            )
             return redirect(request.path)
     if action == "verify" and code_form.is_valid() and flow.get(f"{step}_sent"):
         try:
