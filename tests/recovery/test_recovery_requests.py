@@ -278,3 +278,50 @@ def test_the_request_page_cannot_be_edited_only_decided(
     assert operator.get(f"/staff/recovery/accountrecovery/{recovery.pk}/decide/").status_code == 405
     recovery.refresh_from_db()
     assert recovery.status == RecoveryStatus.WAITING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_recovery_completes_once_when_used_twice_at_the_same_moment(mailbox: Mailbox) -> None:
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        # The in-memory test database's shared cache answers "table is locked" instead of
+        # waiting; a real SQLite file takes its write lock up front (IMMEDIATE), which
+        # serialises the two completions by itself. The row lock is PostgreSQL's part.
+        pytest.skip("two threads need PostgreSQL (the SQLite test database is in memory)")
+    user = make_user("grace@example.com")
+    now = timezone.now()
+    recovery = AccountRecovery.objects.create(
+        user=user,
+        kind=RecoveryKind.REVIEWED,
+        status=RecoveryStatus.READY,
+        account_email=user.email,
+        ready_at=now - timedelta(minutes=1),
+        expires_at=now + timedelta(hours=1),
+    )
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def attempt(password: str) -> None:
+        try:
+            row = AccountRecovery.objects.get(pk=recovery.pk)
+            barrier.wait(timeout=10)
+            services.complete_account_recovery(recovery=row, request=None, password=password)
+            results.append(password)
+        except services.RecoveryRefused:
+            results.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(p,)) for p in (NEW_PASSWORD, NEW_PASSWORD + " two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results)[-1] == "refused" and len(results) == 2, results
+    winner = next(r for r in results if r != "refused")
+    user.refresh_from_db()
+    assert user.check_password(winner)
+    assert SecurityEvent.objects.filter(code="account:recovery:complete", user=user).count() == 1

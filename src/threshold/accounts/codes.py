@@ -5,7 +5,9 @@ for ``PHONE_CODE_TTL`` and only once; ``PHONE_CODE_MAX_TRIES`` wrong tries stop 
 number's codes for the rest of ``PHONE_CODE_TRY_WINDOW``, and asking for a new code keeps
 the count; sending is capped per number, per account and per client address
 (``PHONE_CODE_SEND_LIMITS``). Callers (accounts.services for Your info, security.services
-for the second step at sign-in) add their own words and events.
+for the second step at sign-in, recovery.services for account recovery, whose codes also
+go by email and may prove an address that no account is known for) add their own words,
+limits and events.
 """
 
 from __future__ import annotations

@@ -170,7 +170,11 @@ def _comparison(recovery: AccountRecovery, facts: selectors.AccountFacts) -> lis
             if facts.has_subscriptions
             else _("None (Threshold has no subscriptions yet)"),
         ),
-        (_("Anything else"), str(claims.get("other", "")), ", ".join(facts.email_addresses)),
+        (
+            _("Anything else"),
+            str(claims.get("other", "")),
+            _("Addresses on the account: %(addresses)s") % {"addresses": ", ".join(facts.email_addresses)},
+        ),
     ]
 
 
