@@ -27,7 +27,7 @@ from tests.security.conftest import (
 )
 from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
-from threshold.recovery import services
+from threshold.recovery import services, tasks
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryStatus
 from threshold.security.models import TrustedDevice
 
@@ -339,7 +339,7 @@ def test_the_scheduled_run_expires_a_recovery_left_unfinished(
         ready_at=timezone.now() - timedelta(days=20), expires_at=timezone.now() - timedelta(days=6)
     )
     with commits(execute=True):
-        assert services.mark_due_recoveries_ready() == (0, 1)
+        assert tasks.ready_due_recoveries.enqueue().return_value == {"ready": 0, "expired": 1}
         assert services.mark_due_recoveries_ready() == (0, 0)
     recovery.refresh_from_db()
     assert recovery.status == RecoveryStatus.EXPIRED
