@@ -193,6 +193,7 @@ class PhoneNumber(models.Model):
 class VerificationPurpose(models.TextChoices):
     PHONE = "phone", _("Verify a phone number")
     SIGN_IN = "sign_in", _("Sign in with a text-message code")
+    CONFIRM_CHANGE = "confirm_change", _("Confirm a change to your sign-in methods")
     # Account recovery (threshold.recovery): proving an address of the account, or the
     # contact address of a request for review (which may name no account: no user).
     RECOVERY_EMAIL = "recovery_email", _("Recover the account: an email address")

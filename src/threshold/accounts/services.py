@@ -78,13 +78,16 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     """A successful sign-in clears the account's failure count (not the address's).
 
     It is recorded scored against the account's history, and an unfamiliar one alerts the
-    person (activity/risk.py); a sign-in with a passkey alone is recorded as one.
+    person (activity/risk.py); a sign-in with a passkey alone, or with a Temporary Access
+    Pass, is recorded as one.
     """
     from threshold.activity.services import record_sign_in
-    from threshold.security.selectors import used_passwordless_passkey
+    from threshold.security.selectors import sign_in_proven_by, used_passwordless_passkey
 
     throttle.record_success(email=user.email)
-    method = "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
+    method = sign_in_proven_by(request) or (
+        "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
+    )
     record_sign_in(user=user, request=request, method=method)
 
 
@@ -345,7 +348,7 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
     with transaction.atomic():
         list(PhoneNumber.objects.select_for_update().filter(user=user))
         try:
-            method = security_services.ensure_phone_removable(user=user, phone=phone)
+            method = security_services.ensure_phone_removable(user=user, phone=phone, request=request)
         except security_services.Refused as exc:
             raise ValidationError(exc.message, code=exc.code) from exc
         deleted, _rows = PhoneNumber.objects.filter(pk=phone.pk, user=user).delete()

@@ -332,6 +332,50 @@ _TYPES = [
         Category.CHANGE,
         Severity.NOTICE,
     ),
+    # Replacing every sign-in method: the removal of the last older method waits
+    # (threshold.security, issue 5 §3). The older addresses hear of the scheduled removal by
+    # a message of its own, with the link to cancel, rather than by the general alert.
+    EventType(
+        "account:method:removal_scheduled",
+        _("Sign-in method set to be removed after a wait"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
+    EventType(
+        "account:method:removal_confirmed",
+        _("Waiting removal confirmed with an older sign-in method"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_(
+            "%(kind)s “%(name)s” was removed from the ways you sign in: "
+            "the change was confirmed with one of your older sign-in methods."
+        ),
+    ),
+    EventType(
+        "account:method:removal_applied",
+        _("Sign-in method removed after the wait"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_(
+            "%(kind)s “%(name)s” was removed from the ways you sign in, at the end of the %(wait_days)d-day wait."
+        ),
+    ),
+    EventType(
+        "account:method:removal_cancelled",
+        _("Waiting removal of a sign-in method cancelled"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("The removal of %(kind)s “%(name)s” was cancelled: it stays one of the ways you sign in."),
+        alert_more=(
+            AlertLine(
+                _("Every session of your account was signed out, and trusted devices will be asked again."),
+                when="signed_out",
+            ),
+        ),
+    ),
     # Devices and the account lock (threshold.devices)
     EventType("account:device:rename", _("Device renamed"), Category.CHANGE),
     EventType(
@@ -414,6 +458,42 @@ _TYPES = [
         alert_more=(AlertLine(_("The download works for 24 hours, after you sign in again.")),),
     ),
     EventType("account:export:download", _("Copy of your data downloaded"), Category.CHANGE, Severity.NOTICE),
+    # Temporary Access Pass and the set-up after a recovery sign-in (threshold.recovery)
+    EventType(
+        "account:access_pass:issue",
+        _("Temporary Access Pass issued"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("A Temporary Access Pass was issued for your account."),
+        alert_more=(
+            AlertLine(
+                ngettext_lazy(
+                    "For the next %(minutes)d minute it lets whoever holds it sign in and set up new sign-in methods.",
+                    "For the next %(minutes)d minutes it lets whoever holds it sign in and set up new sign-in methods.",
+                    "minutes",
+                )
+            ),
+            AlertLine(_("It works only once."), when="one_time"),
+            AlertLine(
+                _("Any pass issued for your account before it no longer works."), when="revoked_earlier"
+            ),
+        ),
+    ),
+    EventType(
+        "account:access_pass:revoke",
+        _("Temporary Access Pass revoked"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType(
+        "account:access_pass:refused",
+        _("Sign-in failed: Temporary Access Pass not accepted"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+    ),
     # Account recovery without sign-in methods (threshold.recovery): by email address and
     # phone number after a waiting period, or by a request our support team reviews. The
     # start and the approval send their own notice (with a link to cancel) by mail and text
@@ -516,6 +596,8 @@ METHODS: dict[str, Promise] = {
     "recovery_codes": _("Recovery code"),
     "trusted_device": _("Trusted device"),
     "email_code": _("Code sent by email"),
+    "access_pass": _("Temporary Access Pass"),
+    "account_recovery": _("Account recovery"),
 }
 
 DEVICE_KINDS: dict[str, Promise] = {

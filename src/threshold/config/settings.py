@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "threshold.devices.middleware.DeviceMiddleware",
     "threshold.recovery.middleware.ClosingAccountMiddleware",
+    "threshold.recovery.middleware.AccessPassSessionMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]
@@ -315,6 +316,26 @@ CHANGE_RETENTION_DAYS = env.integer("THRESHOLD_CHANGE_RETENTION_DAYS", 730, mini
 # A device unused this many days is marked stale on the Devices page and suggested for removal.
 STALE_DEVICE_DAYS = env.integer("THRESHOLD_STALE_DEVICE_DAYS", 90, minimum=1)
 
+# --- Replacing every sign-in method (threshold.security) ---------------------------------------
+# Methods older than this many days are the account's "older" methods: removing the last of
+# them waits SECURITY_INFO_WAIT_DAYS unless confirmed with one of them.
+SECURITY_INFO_WINDOW_DAYS = env.integer("THRESHOLD_SECURITY_INFO_WINDOW_DAYS", 7, minimum=1)
+SECURITY_INFO_WAIT_DAYS = env.integer("THRESHOLD_SECURITY_INFO_WAIT_DAYS", 30, minimum=1)
+# --- Temporary Access Pass (threshold.recovery) -----------------------------------------------
+# How long a newly issued pass works, in minutes; an issuer may choose another length within
+# the same bounds. Sign-ins with a pass are limited per account and per client address, as
+# (count, seconds) fixed windows, like text-message codes.
+ACCESS_PASS_MINUTES_BOUNDS = (10, 1440)
+ACCESS_PASS_MINUTES = env.integer(
+    "THRESHOLD_ACCESS_PASS_MINUTES",
+    60,
+    minimum=ACCESS_PASS_MINUTES_BOUNDS[0],
+    maximum=ACCESS_PASS_MINUTES_BOUNDS[1],
+)
+ACCESS_PASS_ATTEMPT_LIMITS = {
+    "account": [(5, 15 * 60), (20, 86400)],
+    "address": [(20, 15 * 60), (100, 86400)],
+}
 # --- Account recovery ---------------------------------------------------------------------------
 # Days a recovery by email address and phone number waits before it can be completed, while
 # every verified address is told and can cancel it. Below one day the owner may not see the

@@ -32,6 +32,7 @@ class Action(StrEnum):
     ACCOUNT_LOCK = "account:account:lock"
     ACCOUNT_CLOSE = "account:account:close"
     DATA_EXPORT = "account:data:export"
+    ACCESS_PASS_ISSUE = "recovery:access_pass:issue"
     ACCOUNT_RECOVER = "account:account:recover"
 
 

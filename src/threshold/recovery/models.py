@@ -65,6 +65,56 @@ class DataExport(models.Model):
         return self.status in (ExportStatus.PENDING, ExportStatus.BUILDING)
 
 
+class TemporaryAccessPass(models.Model):
+    """A pass that lets its holder sign in, for a short time, to set up new sign-in methods.
+
+    Microsoft Entra's Temporary Access Pass: issued by an operator (later by an
+    organisation's admin) to someone who lost every way in. The pass itself is never
+    stored, only its keyed hash (``recovery.codes``); it is shown once, to the issuer.
+    ``used_at`` is when it last signed someone in; a one-time pass is spent by that first use.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_passes")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    pass_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    one_time = models.BooleanField(default=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    use_count = models.PositiveIntegerField(default=0)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="access_pass_user")]
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("Temporary Access Pass")
+        verbose_name_plural = _("Temporary Access Passes")
+
+    def __str__(self) -> str:
+        return f"access pass {self.public_id}"
+
+    @property
+    def spent(self) -> bool:
+        return self.one_time and self.used_at is not None
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and not self.spent and self.expires_at > timezone.now()
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return str(_("Revoked"))
+        if self.spent:
+            return str(_("Used"))
+        if self.expires_at <= timezone.now():
+            return str(_("Expired"))
+        return str(_("Active"))
+
+
 # --- Account recovery ------------------------------------------------------------------------
 
 

@@ -9,6 +9,10 @@ urlpatterns = [
     path("privacy/close/", views.close, name="account_close"),
     path("privacy/reopen/", views.reopen, name="account_reopen"),
     path("account-closing/", views.closing, name="account_closing"),
+    path("recover/set-up/", views.set_up, name="recovery_set_up"),
+    path("recover/set-up/codes/", views.set_up_codes, name="recovery_set_up_codes"),
+    path("recover/set-up/not-now/", views.set_up_dismiss, name="recovery_set_up_dismiss"),
+    path("recover/access-pass/", views.access_pass_sign_in, name="access_pass_sign_in"),
     # Account recovery (signed out)
     path("recover/second-method/", views.recover_second_method, name="recover_second_method"),
     path(

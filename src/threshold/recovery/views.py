@@ -1,5 +1,5 @@
-"""Privacy, closing the account and reopening it, and account recovery. Thin: parse, call
-one service, answer."""
+"""Privacy, closing and reopening the account, the set-up after a recovery sign-in, signing in
+with a Temporary Access Pass, and account recovery. Thin: parse, call one service, answer."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,6 +27,7 @@ from threshold.accounts.models import VerificationPurpose
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.recovery import selectors, services
 from threshold.recovery.forms import (
+    AccessPassSignInForm,
     AccountEmailForm,
     CloseAccountForm,
     CodeForm,
@@ -34,7 +36,11 @@ from threshold.recovery.forms import (
     RecoveryRequestForm,
 )
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryKind, RecoveryStatus
+from threshold.security import selectors as security_selectors
+from threshold.security import services as security_services
+from threshold.security.models import MethodKind
 from threshold.security.selectors import signed_in_recently
+from threshold.security.views import keep_new_codes
 
 SESSION_CLOSES_AT = "threshold.recovery.closes_at"
 
@@ -150,6 +156,93 @@ def reopen(request: HttpRequest) -> HttpResponse:
         logout(request)
         return redirect("account_login")
     return render(request, "recovery/reopen.html", {"closes_at": getattr(user, "closes_at", None)})
+
+
+# --- After a recovery sign-in: a new method and new codes -----------------------------------
+
+
+@login_required
+@never_cache
+@require_GET
+def set_up(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    progress = selectors.set_up_progress(user)
+    if progress is None:
+        return redirect("security_info")
+    return render(
+        request,
+        "recovery/set_up.html",
+        {
+            "progress": progress,
+            "pass_until": selectors.access_pass_session_until(request),
+            "kinds": security_selectors.addable_kinds(user),
+            "method_kinds": MethodKind,
+            "phones": security_selectors.phones_for_text_messages(user).exists(),
+            "via_pass": progress.via == selectors.ACCESS_PASS,
+        },
+    )
+
+
+@login_required
+@require_POST
+def set_up_codes(request: HttpRequest) -> HttpResponse:
+    try:
+        codes = security_services.generate_recovery_codes(user=request.user, request=request)
+    except FreshSignInRequired as exc:
+        messages.info(request, exc.message)
+        return redirect(
+            reverse("account_reauthenticate") + "?" + urlencode({"next": reverse("recovery_set_up")})
+        )
+    except PolicyDenied as exc:
+        messages.error(request, exc.decision.message or _("Your organization does not allow this change."))
+        return redirect("recovery_set_up")
+    keep_new_codes(request, codes, then=reverse("recovery_set_up"))
+    return redirect("security_recovery_codes")
+
+
+@login_required
+@require_POST
+def set_up_dismiss(request: HttpRequest) -> HttpResponse:
+    request.session[selectors.SET_UP_DISMISSED_SESSION_KEY] = True
+    return redirect("overview")
+
+
+# --- Signing in with a Temporary Access Pass --------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def access_pass_sign_in(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("recovery_set_up" if selectors.access_pass_session_live(request) else "overview")
+    form = AccessPassSignInForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            return services.sign_in_with_access_pass(
+                request=request, email=form.cleaned_data["email"], code=form.cleaned_data["access_pass"]
+            )
+        except services.AccessPassThrottled as exc:
+            form.add_error(
+                None,
+                ngettext(
+                    "Too many tries with a Temporary Access Pass. Wait %(seconds)d second and try again.",
+                    "Too many tries with a Temporary Access Pass. Wait %(seconds)d seconds and try again.",
+                    exc.retry_after,
+                )
+                % {"seconds": exc.retry_after},
+            )
+        except services.AccessPassRefused:
+            # SECURITY: one answer for every reason, see AccessPassRefused.
+            form.add_error(
+                None,
+                _(
+                    "That email address and pass didn't work together. Check both, or ask whoever "
+                    "gave you the pass for a new one: a pass works for a limited time, and some only once."
+                ),
+            )
+    return render(
+        request, "recovery/access_pass_sign_in.html", {"form": form}, status=400 if form.errors else 200
+    )
 
 
 # --- Account recovery ------------------------------------------------------------------------------

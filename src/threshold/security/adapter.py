@@ -43,7 +43,7 @@ class MFAAdapter(DefaultMFAAdapter):
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         """The last-method guard and organisation policy, for allauth's own pages."""
-        return services.can_remove_authenticator(authenticator)
+        return services.can_remove_authenticator(authenticator, request=context.request)
 
 
 def login_stages(stages: list[str]) -> list[str]:

@@ -157,3 +157,59 @@ class TrustedDevice(models.Model):
 
     def __str__(self) -> str:
         return f"trusted device {self.public_id}"
+
+
+class RemovalStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    APPLIED = "applied", _("Removed after the wait")
+    CONFIRMED = "confirmed", _("Removed at once, confirmed with an older method")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class ScheduledRemoval(models.Model):
+    """The removal of an older sign-in method that waits, because it would replace them all.
+
+    When removing a method would leave the account with none of the methods it had before
+    ``SECURITY_INFO_WINDOW_DAYS``, the removal waits ``SECURITY_INFO_WAIT_DAYS`` (Microsoft's
+    rule for replacing all security info). Until then the method keeps working, the account's
+    older addresses are told with a link to cancel, and proving one of the older methods
+    removes it at once. ``method`` becomes null if the method goes some other way; ``name``
+    and ``kind`` keep what it was for the page and the record.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="scheduled_removals"
+    )
+    method = models.ForeignKey(
+        SignInMethod, null=True, blank=True, on_delete=models.SET_NULL, related_name="scheduled_removals"
+    )
+    kind = models.CharField(max_length=24, choices=MethodKind.choices)
+    name = models.CharField(max_length=80)
+    requested_at = models.DateTimeField(default=timezone.now)
+    effective_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=RemovalStatus.choices, default=RemovalStatus.PENDING)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # How it ended: "waited", the kind of method that confirmed it, "link" or "security_info"
+    # for a cancel, "method_gone" or a guard rail's reason code when it could not be applied.
+    resolved_by = models.CharField(max_length=32, blank=True)
+    # SHA-256 of the cancel link's token, mailed and texted to the older addresses.
+    cancel_token_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["method"],
+                condition=models.Q(status="pending"),
+                name="one_pending_removal_per_method",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "effective_at"], name="removal_due")]
+        ordering = ["effective_at", "id"]
+
+    def __str__(self) -> str:
+        return f"scheduled removal {self.public_id}"
+
+    @property
+    def pending(self) -> bool:
+        return self.status == RemovalStatus.PENDING

@@ -10,8 +10,12 @@ changes are recorded and announced the same way.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from allauth.mfa.base.forms import AuthenticateForm
@@ -22,6 +26,7 @@ from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.hashers import is_password_usable
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -40,11 +45,15 @@ from threshold.security import codes, selectors, throttle, totp, trust, webauthn
 from threshold.security.models import (
     MethodKind,
     RecoveryCode,
+    RemovalStatus,
+    ScheduledRemoval,
     SecuritySettings,
     SignInMethod,
     TrustedDevice,
     TrustReason,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -134,15 +143,21 @@ def _has_password(user: Any) -> bool:
     return bool(stored) and is_password_usable(stored)
 
 
-def can_remove_authenticator(authenticator: Authenticator) -> bool:
+def can_remove_authenticator(authenticator: Authenticator, *, request: HttpRequest | None = None) -> bool:
     """allauth's "may this authenticator be deleted?" (its own deactivate pages ask it)."""
     method = SignInMethod.objects.filter(authenticator=authenticator).first()
     if method is None:
         return True
+    if _removal_waits(user=authenticator.user, request=request, methods=[method]):
+        # SECURITY: allauth's pages delete at once; a removal that must wait goes through
+        # Security info instead, or the wait could be skipped by using their address.
+        return False
     return removal_decision(user=authenticator.user, method=method).allowed
 
 
-def ensure_phone_removable(*, user: Any, phone: PhoneNumber) -> SignInMethod | None:
+def ensure_phone_removable(
+    *, user: Any, phone: PhoneNumber, request: HttpRequest | None = None
+) -> SignInMethod | None:
     """For Your info: a phone that is the last method of a 2SV account must stay.
 
     Returns the sign-in method that goes with the phone, if any. Call it inside the
@@ -162,6 +177,19 @@ def ensure_phone_removable(*, user: Any, phone: PhoneNumber) -> SignInMethod | N
                 "Add another method on Security info first, or turn off two-step verification."
             )
         raise Refused(message, code=decision.reason_code)
+    if _removal_waits(user=user, request=request, methods=[method]):
+        # SECURITY: deleting the number would take its text-message method with it at once,
+        # skipping the wait; the method's removal is asked for on Security info, and the
+        # number can go once that removal has happened.
+        raise Refused(
+            _(
+                "This phone number receives sign-in codes, and it is the last of your older sign-in methods. "
+                "Remove its text-message method on Security info first: that waits %(days)d days unless you "
+                "confirm it with this phone or another older method."
+            )
+            % {"days": selectors.wait_days()},
+            code="removal_waits",
+        )
     return method
 
 
@@ -382,6 +410,11 @@ def remove_password(*, user: Any, request: HttpRequest | None) -> int:
 
     As with a password change, every other session is signed out and trusted devices are
     forgotten: whoever knew the old password must not keep a way in.
+
+    SECURITY: not a replacement that waits. It removes no second-step method, so the owner's
+    older methods still stand between anyone and the account; and a password, unlike those
+    methods, comes back by a reset through the owner's email address. Changing the password
+    (which also does not wait) already gives whoever got in the same reach.
     """
     policies.require(user, Action.PASSWORD_REMOVE, request=request)
     ensure_fresh_sign_in(request=request, user=user)
@@ -411,10 +444,32 @@ def remove_password(*, user: Any, request: HttpRequest | None) -> int:
 # --- Removing methods and choosing the default ---------------------------------------------
 
 
+@dataclass(frozen=True)
+class MethodRemoval:
+    """What ``remove_sign_in_method`` did: removed the method, or scheduled its removal."""
+
+    sessions_ended: int = 0
+    scheduled: ScheduledRemoval | None = None
+
+
 def remove_sign_in_method(
     *, user: Any, request: HttpRequest | None, method: SignInMethod, sign_out_others: bool
-) -> int:
-    """Remove a method (and its allauth authenticator); returns how many other sessions ended."""
+) -> MethodRemoval:
+    """Remove a method (and its allauth authenticator), or schedule it if it must wait.
+
+    SECURITY: removing the last of the methods the account had before the window
+    (``SECURITY_INFO_WINDOW_DAYS``) is how someone who got in would replace every way in
+    and keep the owner out, so it waits ``SECURITY_INFO_WAIT_DAYS`` and the older addresses
+    are told with a link to cancel (``_schedule_removal``), unless this session proved an
+    older method or came from a vouched-for reset. Removing one older method while another
+    stays, or a method added within the window, is never slowed.
+
+    An account whose methods were all added within the window has no older method, so its
+    removals happen at once. Accepted on purpose: a new account's methods are still being
+    set up, tried and dropped; there is no established way in yet to protect from being
+    replaced; and every addition and removal is still announced to every verified address
+    at once. The gap is an intruder within the first days of the owner's first method.
+    """
     policies.require(user, Action.METHOD_REMOVE, request=request)
     ensure_fresh_sign_in(request=request, user=user)
     ended = 0
@@ -423,6 +478,14 @@ def remove_sign_in_method(
         decision = removal_decision(user=user, method=method)
         if not decision.allowed:
             raise Refused(decision.message, code=decision.reason_code)
+        without_wait = ""
+        if selectors.removal_must_wait(user, [method]):
+            without_wait = _vouched_by(request=request, user=user)
+            if not without_wait:
+                scheduled = _schedule_removal(user=user, request=request, method=method)
+                if sign_out_others:
+                    ended = _end_other_sessions(user=user, request=request)
+                return MethodRemoval(sessions_ended=ended, scheduled=scheduled)
         kind, name = method.kind, method.name
         if method.authenticator_id is not None:
             # Deleting allauth's row is what its own deactivate page does; our method row
@@ -437,9 +500,9 @@ def remove_sign_in_method(
             user=user,
             request=request,
             method=kind,
-            details={"kind": kind, "name": name, "sessions_ended": ended},
+            details={"kind": kind, "name": name, "sessions_ended": ended, "without_wait": without_wait},
         )
-    return ended
+    return MethodRemoval(sessions_ended=ended)
 
 
 def set_default_method(*, user: Any, request: HttpRequest | None, method: SignInMethod) -> None:
@@ -498,7 +561,13 @@ def enable_two_step(*, user: Any, request: HttpRequest | None) -> list[str]:
 
 
 def disable_two_step(*, user: Any, request: HttpRequest | None) -> None:
-    """Turn off two-step verification (an organisation may forbid it)."""
+    """Turn off two-step verification (an organisation may forbid it).
+
+    SECURITY: not a replacement of the older methods, so it never waits: it removes no way
+    in (every method and recovery code stays, and the owner's password still signs in), the
+    owner can turn it back on, and it is announced at once. Removing the older methods
+    afterwards is what would lock the owner out, and that waits whatever the switch says.
+    """
     policies.require(user, Action.TWO_STEP_DISABLE, request=request)
     ensure_fresh_sign_in(request=request, user=user)
     with transaction.atomic():
@@ -545,25 +614,37 @@ def generate_recovery_codes(*, user: Any, request: HttpRequest | None) -> list[s
     return plain
 
 
-def use_recovery_code(*, user: Any, request: HttpRequest | None, code: str) -> bool:
-    """Spend one recovery code; True only for the one caller that spent it.
+def use_recovery_code(
+    *,
+    user: Any,
+    request: HttpRequest | None,
+    code: str,
+    created_before: datetime | None = None,
+    quiet: bool = False,
+) -> RecoveryCode | None:
+    """Spend one recovery code; the spent code only for the one caller that spent it.
 
+    ``created_before`` accepts only a code made before then (confirming a waiting removal
+    takes an older code); ``quiet`` leaves the alert to the change the code confirmed.
     SECURITY: the code is spent with a conditional UPDATE (``used_at IS NULL``), so when
     the same code arrives many times at once exactly one request gets in.
     """
     normalized = codes.normalize_recovery_code(code)
     if not normalized:
-        return False
+        return None
+    rows = RecoveryCode.objects.filter(user=user, used_at__isnull=True)
+    if created_before is not None:
+        rows = rows.filter(created_at__lt=created_before)
     match = None
-    for row in RecoveryCode.objects.filter(user=user, used_at__isnull=True).only("pk", "salt", "code_hash"):
+    for row in rows.only("pk", "salt", "code_hash", "created_at"):
         if codes.recovery_code_matches(normalized, row.salt, row.code_hash):
             match = row
     if match is None:
-        return False
+        return None
     with transaction.atomic():
         spent = RecoveryCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=timezone.now())
         if spent != 1:
-            return False
+            return None
         left = selectors.recovery_codes_left(user)
         record_event(
             "account:recovery_codes:use",
@@ -571,26 +652,32 @@ def use_recovery_code(*, user: Any, request: HttpRequest | None, code: str) -> b
             request=request,
             method="recovery_code",
             details={"left": left},
+            quiet=quiet,
         )
-    return True
+    return match
 
 
 # --- Text message codes ------------------------------------------------------------------------
 
 
-def send_text_message_code(*, user: Any, request: HttpRequest | None, method: SignInMethod) -> None:
-    """Text a sign-in code to the method's phone.
+def send_text_message_code(
+    *,
+    user: Any,
+    request: HttpRequest | None,
+    method: SignInMethod,
+    purpose: VerificationPurpose = VerificationPurpose.SIGN_IN,
+) -> None:
+    """Text a sign-in code to the method's phone (or, for ``CONFIRM_CHANGE``, a code that confirms a change).
 
     The codes are threshold.accounts.codes', the same as for verifying a number: 6 digits,
     10 minutes, single use, and the same caps per number, account and client address.
-    SECURITY: sending again keeps the count of wrong tries.
+    SECURITY: sending again keeps the count of wrong tries; a code is bound to its purpose,
+    so one sent to confirm a change cannot sign anyone in, nor the other way round.
     """
     if method.user_id != user.pk or method.kind != MethodKind.TEXT_MESSAGE or method.phone is None:
         raise Refused(_("That way of signing in is not available."), code="not_found")
     number = method.phone.number
-    until = phone_codes.stopped_until(
-        phone_codes.open_code(user=user, purpose=VerificationPurpose.SIGN_IN, target=number)
-    )
+    until = phone_codes.stopped_until(phone_codes.open_code(user=user, purpose=purpose, target=number))
     if until is not None:
         raise _codes_stopped(until)
     if phone_codes.send_wait(user=user, number=number, ip=context_of(request).ip):
@@ -609,18 +696,24 @@ def send_text_message_code(*, user: Any, request: HttpRequest | None, method: Si
         # The message goes out inside the transaction: if the gateway refuses it, the new
         # code is not saved and no "sent" event claims otherwise.
         with transaction.atomic():
-            code = phone_codes.issue_code(user=user, purpose=VerificationPurpose.SIGN_IN, target=number)
+            code = phone_codes.issue_code(user=user, purpose=purpose, target=number)
             with translation.override(user.locale):
-                body = _(
-                    "%(code)s is your Threshold sign-in code. It expires in %(minutes)d minutes. "
-                    "Never share it: Threshold will never ask you for it."
-                ) % {"code": code, "minutes": settings.PHONE_CODE_TTL // 60}
+                if purpose == VerificationPurpose.CONFIRM_CHANGE:
+                    body = _(
+                        "%(code)s is your Threshold code to confirm a change to your sign-in methods. "
+                        "It expires in %(minutes)d minutes. Never share it."
+                    ) % {"code": code, "minutes": settings.PHONE_CODE_TTL // 60}
+                else:
+                    body = _(
+                        "%(code)s is your Threshold sign-in code. It expires in %(minutes)d minutes. "
+                        "Never share it: Threshold will never ask you for it."
+                    ) % {"code": code, "minutes": settings.PHONE_CODE_TTL // 60}
             record_event(
                 "account:signin:code_sent",
                 user=user,
                 request=request,
                 method=MethodKind.TEXT_MESSAGE,
-                details={"number": selectors.masked_number(number)},
+                details={"number": selectors.masked_number(number), "purpose": str(purpose)},
             )
             get_sms_gateway().send(to=number, body=phone_codes.origin_bound(body, code))
     except phone_codes.CodesStopped as exc:
@@ -640,31 +733,29 @@ def _codes_stopped(until: datetime) -> Refused:
     )
 
 
-def _check_text_message_code(*, user: Any, method: SignInMethod, code: str) -> bool:
+def _check_text_message_code(
+    *,
+    user: Any,
+    method: SignInMethod,
+    code: str,
+    purpose: VerificationPurpose = VerificationPurpose.SIGN_IN,
+) -> bool:
     if method.phone is None:
         return False
-    check = phone_codes.check_code(
-        user=user, purpose=VerificationPurpose.SIGN_IN, target=method.phone.number, code=code
-    )
+    check = phone_codes.check_code(user=user, purpose=purpose, target=method.phone.number, code=code)
     return check.outcome == phone_codes.Outcome.MATCH
 
 
 # --- The second step at sign-in -----------------------------------------------------------
 
 
-# Set by threshold.recovery for the one sign-in that ends an account recovery (its value is
-# the account's public id), and removed straight after it.
-ACCOUNT_RECOVERY_SIGN_IN = "threshold.account_recovery_sign_in"
-
-
 def second_step_needed(*, request: HttpRequest, user: Any) -> bool:
     """Whether this sign-in must ask for a second method (called by the login stage)."""
     if not selectors.two_step_required(user):
         return False
-    if request.session.get(ACCOUNT_RECOVERY_SIGN_IN) == str(user.public_id):
-        # SECURITY: only the recovery's own service sets this, server-side, for the sign-in
-        # with the password it has just set; the recovery (both codes and the wait, or an
-        # operator's approval) is the proof, and the second-step methods are what was lost.
+    if selectors.sign_in_proven_by(request) in selectors.VOUCHED_RESETS:
+        # The pass, or the completed account recovery (both codes and the wait, or an
+        # operator's approval), is the proof: the other methods are what was lost.
         return False
     if selectors.used_passwordless_passkey(request, user):
         return False  # a passkey is already something you have and something you are
@@ -711,14 +802,19 @@ def verify_second_step(
             code="throttled",
         )
     refusal = _("That code didn't work. Check it and try again.")
+    used: SignInMethod | RecoveryCode | None = None
     if option.kind == "recovery_code":
-        ok = use_recovery_code(user=user, request=request, code=code)
+        used = use_recovery_code(user=user, request=request, code=code)
+        ok = used is not None
     elif option.kind == MethodKind.PASSKEY:
         refusal = _("That passkey didn't work. Try again, or choose another way to sign in.")
-        ok = _check_passkey_step(request=request, user=user, credential=credential)
+        authenticator = _check_passkey_step(request=request, user=user, credential=credential)
+        ok = authenticator is not None
+        used = SignInMethod.objects.filter(authenticator=authenticator).first() if ok else None
     elif option.kind == MethodKind.TEXT_MESSAGE and option.method is not None:
         ok = _check_text_message_code(user=user, method=option.method, code=code)
         if ok:
+            used = option.method
             SignInMethod.objects.filter(pk=option.method.pk).update(last_used_at=timezone.now())
     elif option.kind == MethodKind.AUTHENTICATOR_APP:
         # allauth's public form checks the code against the account's authenticator app
@@ -728,6 +824,7 @@ def verify_second_step(
         ok = form.is_valid()
         if ok:
             form.save()
+            used = option.method
     else:
         ok = False
     if not ok:
@@ -741,20 +838,33 @@ def verify_second_step(
         )
         raise Refused(refusal, code="wrong_code")
     throttle.clear_second_step_failures(user)
+    _note_second_step(request=request, user=user, used=used)
     record_event("account:signin:second_step", user=user, request=request, method=option.kind)
 
 
-def _check_passkey_step(*, request: HttpRequest, user: Any, credential: Any) -> bool:
+def _note_second_step(*, request: HttpRequest, user: Any, used: SignInMethod | RecoveryCode | None) -> None:
+    """Keep in the session what the second step was done with, for ``selectors.proved_older_method``."""
+    if not hasattr(request, "session"):
+        return
+    request.session[selectors.SECOND_STEP_SESSION_KEY] = {
+        "user": str(user.pk),
+        "at": time.time(),
+        "method": str(used.public_id) if isinstance(used, SignInMethod) else "",
+        "recovery_code": used.pk if isinstance(used, RecoveryCode) else None,
+    }
+
+
+def _check_passkey_step(*, request: HttpRequest, user: Any, credential: Any) -> Authenticator | None:
     answer = webauthn.complete_second_step(request, user, credential)
     if answer is None:
-        return False
+        return None
     authenticator, response = answer
     check_passkey_counter(
         request=request, authenticator=authenticator, counter=webauthn.signature_counter(response)
     )
     authenticator.record_usage()
     note_authenticator_used(authenticator=authenticator)
-    return True
+    return authenticator
 
 
 # --- Trusted devices ---------------------------------------------------------------------------
@@ -845,3 +955,403 @@ def note_password_reset(*, request: HttpRequest | None, user: Any) -> None:
     with transaction.atomic():
         _end_other_sessions(user=user, request=None)
         _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+
+
+# --- Replacing every sign-in method: the wait --------------------------------------------------
+
+
+def _vouched_by(*, request: HttpRequest | None, user: Any, before: datetime | None = None) -> str:
+    """Why removing the last older method need not wait for this request, or "" if it must.
+
+    SECURITY: a session that proved an older method within the fresh-sign-in window was
+    confirmed by that method, which is all the wait asks for. A session from a completed
+    account recovery or a Temporary Access Pass already waited, or was vouched for by an
+    administrator; another wait would only keep the owner from finishing the repair.
+    """
+    reset = selectors.vouched_reset(request)
+    if reset:
+        return reset
+    proved = selectors.proved_older_method(request, user, before=before or selectors.window_start())
+    return f"sign_in:{proved}" if proved else ""
+
+
+def _removal_waits(*, user: Any, request: HttpRequest | None, methods: list[SignInMethod]) -> bool:
+    return selectors.removal_must_wait(user, methods) and not _vouched_by(request=request, user=user)
+
+
+def removal_waits(*, user: Any, request: HttpRequest | None, method: SignInMethod) -> bool:
+    """Whether removing ``method`` from this request would be scheduled rather than done now."""
+    return _removal_waits(user=user, request=request, methods=[method])
+
+
+def _schedule_removal(*, user: Any, request: HttpRequest | None, method: SignInMethod) -> ScheduledRemoval:
+    """Record the waiting removal and tell the older addresses once it commits. Call locked."""
+    existing = ScheduledRemoval.objects.filter(method=method, status=RemovalStatus.PENDING).first()
+    if existing is not None:
+        return existing
+    # SECURITY: the cancel link's token is mailed and texted, never stored: only its hash is.
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    removal = ScheduledRemoval.objects.create(
+        user=user,
+        method=method,
+        kind=method.kind,
+        name=method.name,
+        requested_at=now,
+        effective_at=now + timedelta(days=selectors.wait_days()),
+        cancel_token_hash=selectors.token_digest(token),
+    )
+    addresses = selectors.older_addresses(user, before=selectors.window_start(now))
+    event = record_event(
+        "account:method:removal_scheduled",
+        user=user,
+        request=request,
+        method=method.kind,
+        details={
+            "kind": method.kind,
+            "name": method.name,
+            "removal": str(removal.public_id),
+            "effective_at": removal.effective_at.isoformat(),
+            "wait_days": selectors.wait_days(),
+            "told_emails": len(addresses.emails),
+            "told_phones": len(addresses.phones),
+        },
+    )
+    # SECURITY: sent from this process once the change commits rather than through the task
+    # queue, whose arguments are stored in the database: the token must not be.
+    transaction.on_commit(
+        partial(
+            _tell_older_addresses,
+            removal_id=removal.pk,
+            event_id=event.pk,
+            token=token,
+            emails=addresses.emails,
+            phones=addresses.phones,
+        )
+    )
+    return removal
+
+
+def _tell_older_addresses(
+    *, removal_id: int, event_id: int, token: str, emails: list[str], phones: list[str]
+) -> None:
+    """Mail and text the older addresses: what is set to be removed, when, and how to cancel.
+
+    SECURITY: these go to the addresses from before the window, not to the account's
+    addresses now: whoever replaces every method may have added an address of their own.
+    A gateway or mail server that fails is logged; the change is already committed.
+    """
+    from threshold.activity.models import SecurityEvent
+    from threshold.core.mail import send_templated_mail
+
+    removal = ScheduledRemoval.objects.select_related("user").filter(pk=removal_id).first()
+    event = SecurityEvent.objects.filter(pk=event_id).first()
+    if removal is None:
+        return
+    user = removal.user
+    language = getattr(user, "locale", "") or settings.LANGUAGE_CODE
+    cancel_url = settings.BASE_URL + reverse("security_removal_cancel_link", args=[token])
+    with translation.override(language):
+        kind = str(MethodKind(removal.kind).label)
+        context = {
+            "name": user.get_short_name(),
+            "method_name": removal.name,
+            "method_kind": kind,
+            "effective_at": removal.effective_at,
+            "requested_at": removal.requested_at,
+            "days": selectors.wait_days(),
+            "time_zone": getattr(user, "time_zone", "") or "UTC",
+            "device": event.device if event is not None else "",
+            "cancel_url": cancel_url,
+            "not_me_url": settings.BASE_URL + reverse("security_not_me"),
+            "security_url": settings.BASE_URL + reverse("security_info"),
+        }
+        sms_body = _(
+            "Threshold: your sign-in method “%(name)s” is set to be removed on %(date)s, "
+            "replacing every older way you sign in. Not you? Cancel it: %(url)s"
+        ) % {
+            "name": removal.name,
+            "date": formats.date_format(removal.effective_at, "DATE_FORMAT"),
+            "url": cancel_url,
+        }
+    for address in emails:
+        try:
+            send_templated_mail(
+                template="security/email/removal_scheduled", to=[address], context=context, language=language
+            )
+        except OSError:
+            logger.exception("The scheduled removal %s could not be mailed", removal.public_id)
+    gateway = get_sms_gateway()
+    for number in phones:
+        try:
+            gateway.send(to=number, body=sms_body)
+        except SmsDeliveryError:
+            logger.exception("The scheduled removal %s could not be texted", removal.public_id)
+
+
+def _lock_removal(pk: int) -> ScheduledRemoval | None:
+    """The removal, locked, if it is still waiting; the account's settings are locked first,
+    in the same order as removing a method, so the two never wait on each other."""
+    user_id = ScheduledRemoval.objects.filter(pk=pk).values_list("user_id", flat=True).first()
+    if user_id is None:
+        return None
+    _settings_for_update(get_user_model()(pk=user_id))
+    return (
+        ScheduledRemoval.objects.select_for_update()
+        .filter(pk=pk, status=RemovalStatus.PENDING)
+        .select_related("user")
+        .first()
+    )
+
+
+def _apply_removal(*, pk: int, request: HttpRequest | None, status: RemovalStatus, how: str) -> bool:
+    """Remove the method of a waiting removal now; False if it was no longer waiting or could not go.
+
+    Safe to call twice or side by side: the row is locked and must still be waiting.
+    """
+    with transaction.atomic():
+        removal = _lock_removal(pk)
+        now = timezone.now()
+        if removal is None or (status == RemovalStatus.APPLIED and removal.effective_at > now):
+            return False
+        user = removal.user
+        method = (
+            SignInMethod.objects.filter(pk=removal.method_id, user=user).first()
+            if removal.method_id is not None
+            else None
+        )
+        refusal = ""
+        if method is None:
+            refusal = "method_gone"
+        else:
+            decision = removal_decision(user=user, method=method)
+            if not decision.allowed:
+                refusal = decision.reason_code or "not_allowed"
+        if refusal:
+            # The method went some other way (its phone number was deleted), or removing it
+            # now would break a guard rail (it became the last method of a 2SV account).
+            removal.status, removal.resolved_at, removal.resolved_by = RemovalStatus.CANCELLED, now, refusal
+            removal.save(update_fields=["status", "resolved_at", "resolved_by"])
+            if method is not None:
+                _record_removal_event(
+                    "account:method:removal_cancelled", removal, request=request, extra={"reason": refusal}
+                )
+            return False
+        assert method is not None
+        if method.authenticator_id is not None:
+            Authenticator.objects.filter(pk=method.authenticator_id, user=user).delete()
+        else:
+            method.delete()
+        removal.status, removal.resolved_at, removal.resolved_by = status, now, how
+        removal.save(update_fields=["status", "resolved_at", "resolved_by"])
+        record_event(
+            "account:method:remove",
+            user=user,
+            request=request,
+            method=removal.kind,
+            details={"kind": removal.kind, "name": removal.name, "removal": str(removal.public_id)},
+            quiet=True,  # the alert of the confirmation or of the end of the wait says it
+        )
+        code = (
+            "account:method:removal_confirmed"
+            if status == RemovalStatus.CONFIRMED
+            else "account:method:removal_applied"
+        )
+        _record_removal_event(code, removal, request=request, extra={"how": how})
+    return True
+
+
+def _record_removal_event(
+    code: str, removal: ScheduledRemoval, *, request: HttpRequest | None, extra: dict[str, Any]
+) -> None:
+    record_event(
+        code,
+        user=removal.user,
+        request=request,
+        method=removal.kind,
+        details={
+            "kind": removal.kind,
+            "name": removal.name,
+            "removal": str(removal.public_id),
+            "requested_at": removal.requested_at.isoformat(),
+            "wait_days": selectors.wait_days(),
+            **extra,
+        },
+    )
+
+
+def apply_due_removals() -> int:
+    """Remove every method whose wait has ended; returns how many went.
+
+    Idempotent: each removal is taken again under a row lock and must still be waiting, so
+    a second run (or one beside this one) skips what is done, and a run killed halfway
+    leaves each removal either waiting or done.
+    """
+    due = ScheduledRemoval.objects.filter(status=RemovalStatus.PENDING, effective_at__lte=timezone.now())
+    pks = list(due.order_by("effective_at", "pk").values_list("pk", flat=True))
+    return sum(_apply_removal(pk=pk, request=None, status=RemovalStatus.APPLIED, how="waited") for pk in pks)
+
+
+def send_removal_confirmation_code(
+    *, user: Any, request: HttpRequest | None, removal: ScheduledRemoval, method: SignInMethod
+) -> None:
+    """Text a code that confirms ``removal`` to one of the older phones."""
+    if method.user_id != user.pk or method.created_at >= selectors.window_start(removal.requested_at):
+        raise Refused(_("That way of confirming is not available."), code="not_found")
+    send_text_message_code(
+        user=user, request=request, method=method, purpose=VerificationPurpose.CONFIRM_CHANGE
+    )
+
+
+def confirm_removal(
+    *,
+    user: Any,
+    request: HttpRequest,
+    removal: ScheduledRemoval,
+    option: selectors.SecondStepOption,
+    code: str = "",
+    credential: Any = None,
+) -> None:
+    """Prove one of the older methods: the waiting removal happens now.
+
+    SECURITY: the same growing delay as the second step at sign-in counts wrong answers
+    here, so this page is no way round its limit on guessing codes. Only methods and
+    recovery codes from before the window count: one added within it proves nothing.
+    """
+    if removal.user_id != user.pk or not removal.pending:
+        raise Refused(_("This change is no longer waiting."), code="not_pending")
+    wait = throttle.second_step_wait(user)
+    if wait:
+        raise Refused(
+            ngettext(
+                "Too many wrong codes. Wait %(seconds)d second and try again.",
+                "Too many wrong codes. Wait %(seconds)d seconds and try again.",
+                wait,
+            )
+            % {"seconds": wait},
+            code="throttled",
+        )
+    proved = _prove_older_method(
+        request=request,
+        user=user,
+        option=option,
+        before=selectors.window_start(removal.requested_at),
+        code=code,
+        credential=credential,
+    )
+    if not proved:
+        throttle.record_second_step_failure(user)
+        record_event(
+            "account:reauth:failure",
+            user=user,
+            request=request,
+            method=option.kind,
+            result=Result.FAILURE,
+            details={"removal": str(removal.public_id)},
+        )
+        if option.kind == MethodKind.PASSKEY:
+            raise Refused(_("That passkey didn't work. Try again, or choose another way."), code="wrong_code")
+        raise Refused(_("That code didn't work. Check it and try again."), code="wrong_code")
+    throttle.clear_second_step_failures(user)
+    if not _apply_removal(pk=removal.pk, request=request, status=RemovalStatus.CONFIRMED, how=proved):
+        raise Refused(
+            _("The method could not be removed now. Open Security info to see why."), code="not_applied"
+        )
+
+
+def _prove_older_method(
+    *,
+    request: HttpRequest,
+    user: Any,
+    option: selectors.SecondStepOption,
+    before: datetime,
+    code: str,
+    credential: Any,
+) -> str:
+    """The kind of older method the answer proved, or "" if it proved none."""
+    if option.kind == "recovery_code":
+        spent = use_recovery_code(user=user, request=request, code=code, created_before=before, quiet=True)
+        return "recovery_code" if spent is not None else ""
+    if option.kind == MethodKind.PASSKEY:
+        authenticator = _check_passkey_step(request=request, user=user, credential=credential)
+        if authenticator is None:
+            return ""
+        old = SignInMethod.objects.filter(authenticator=authenticator, created_at__lt=before).exists()
+        return str(MethodKind.PASSKEY) if old else ""
+    method = option.method
+    if method is None or method.user_id != user.pk or method.created_at >= before:
+        return ""
+    if option.kind == MethodKind.TEXT_MESSAGE:
+        ok = _check_text_message_code(
+            user=user, method=method, code=code, purpose=VerificationPurpose.CONFIRM_CHANGE
+        )
+        return str(MethodKind.TEXT_MESSAGE) if ok else ""
+    if option.kind == MethodKind.AUTHENTICATOR_APP:
+        form = AuthenticateForm(user=user, data={"code": code})
+        if form.is_valid():
+            form.save()
+            return str(MethodKind.AUTHENTICATOR_APP)
+    return ""
+
+
+def cancel_removal(*, user: Any, request: HttpRequest | None, removal: ScheduledRemoval) -> bool:
+    """Keep the method: the signed-in person cancels a waiting removal from Security info.
+
+    No recent sign-in is needed: cancelling only keeps a way in the account already has.
+    """
+    if removal.user_id != user.pk:
+        return False
+    return _cancel(pk=removal.pk, request=request, how="security_info", extra={})
+
+
+def _cancel(*, pk: int, request: HttpRequest | None, how: str, extra: dict[str, Any]) -> bool:
+    with transaction.atomic():
+        removal = _lock_removal(pk)
+        if removal is None:
+            return False
+        removal.status, removal.resolved_at, removal.resolved_by = (
+            RemovalStatus.CANCELLED,
+            timezone.now(),
+            how,
+        )
+        removal.save(update_fields=["status", "resolved_at", "resolved_by"])
+        _record_removal_event(
+            "account:method:removal_cancelled", removal, request=request, extra={"how": how, **extra}
+        )
+    return True
+
+
+@dataclass(frozen=True)
+class CancelledByLink:
+    cancelled: int
+    sessions_ended: int = 0
+
+
+def cancel_removals_by_link(
+    *, token: str, request: HttpRequest | None, sign_out_everywhere: bool
+) -> CancelledByLink:
+    """The owner's emergency brake from the mailed or texted link: no sign-in needed.
+
+    Every waiting removal of the link's account is cancelled, not only the one it named:
+    whoever replaces every method schedules one removal per older method. With
+    ``sign_out_everywhere`` (offered ticked, for "This wasn't me") every session of the
+    account ends and every trusted device is asked for the second step again.
+    SECURITY: possessing the link (sent only to the older addresses) is the proof. It
+    cannot remove or add anything, only keep what the account had, and it stops working
+    once nothing of its account is waiting any more.
+    """
+    removal = selectors.removal_by_token(token)
+    if removal is None or not removal.pending:
+        return CancelledByLink(cancelled=0)
+    user = removal.user
+    ended = 0
+    if sign_out_everywhere:
+        with transaction.atomic():
+            ended = _end_other_sessions(user=user, request=request)
+            _revoke_trust(user=user, request=request, reason=TrustReason.BY_PERSON)
+    extra: dict[str, Any] = {"signed_out": True, "sessions_ended": ended} if sign_out_everywhere else {}
+    cancelled = sum(
+        _cancel(pk=pk, request=request, how="link", extra=extra)
+        for pk in list(selectors.pending_removals(user).values_list("pk", flat=True))
+    )
+    return CancelledByLink(cancelled=cancelled, sessions_ended=ended)

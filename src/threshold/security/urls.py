@@ -20,4 +20,8 @@ urlpatterns = [
     path("trusted-devices/forget/", views.forget_trusted_devices, name="security_forget_trusted_devices"),
     path("verify/", views.challenge, name="security_challenge"),
     path("not-me/", views.not_me, name="security_not_me"),
+    path("removals/<uuid:public_id>/confirm/", views.removal_confirm, name="security_removal_confirm"),
+    path("removals/<uuid:public_id>/cancel/", views.removal_cancel, name="security_removal_cancel"),
+    path("removals/cancel/", views.removal_cancel_page, name="security_removal_cancel_page"),
+    path("removals/cancel/<str:token>/", views.removal_cancel_link, name="security_removal_cancel_link"),
 ]

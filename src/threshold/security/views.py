@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -25,6 +25,9 @@ from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.security import selectors, services, trust, webauthn
 from threshold.security.forms import (
+    CancelRemovalForm,
+    ConfirmCodeForm,
+    ConfirmPasskeyForm,
     PasskeyStepForm,
     RemoveMethodForm,
     RenameMethodForm,
@@ -140,14 +143,38 @@ def remove_method(request: HttpRequest, public_id: str) -> HttpResponse:
         return _reauthenticate(request)
     form = RemoveMethodForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and decision.allowed and form.is_valid():
-        ended = services.remove_sign_in_method(
+        removal = services.remove_sign_in_method(
             user=user, request=request, method=method, sign_out_others=form.cleaned_data["sign_out_others"]
         )
-        messages.success(request, _("“%(name)s” was removed.") % {"name": method.name})
-        _tell_sessions_ended(request, ended)
+        if removal.scheduled is not None:
+            messages.warning(
+                request,
+                _(
+                    "“%(name)s” will be removed on %(date)s: it is the last of your older sign-in methods. "
+                    "Until then it keeps working. To remove it now, confirm with one of your older methods."
+                )
+                % {
+                    "name": method.name,
+                    "date": formats.date_format(
+                        timezone.localtime(removal.scheduled.effective_at), "DATE_FORMAT"
+                    ),
+                },
+            )
+        else:
+            messages.success(request, _("“%(name)s” was removed.") % {"name": method.name})
+        _tell_sessions_ended(request, removal.sessions_ended)
         return redirect("security_info")
     return render(
-        request, "security/remove_method.html", {"method": method, "decision": decision, "form": form}
+        request,
+        "security/remove_method.html",
+        {
+            "method": method,
+            "decision": decision,
+            "form": form,
+            "waits": decision.allowed and services.removal_waits(user=user, request=request, method=method),
+            "wait_days": selectors.wait_days(),
+            "window_days": settings.SECURITY_INFO_WINDOW_DAYS,
+        },
     )
 
 
@@ -217,7 +244,7 @@ def two_step_on(request: HttpRequest) -> HttpResponse:
     new_codes = services.enable_two_step(user=request.user, request=request)
     messages.success(request, _("Two-step verification is on."))
     if new_codes:
-        _keep_new_codes(request, new_codes)
+        keep_new_codes(request, new_codes)
         return redirect("security_recovery_codes")
     return redirect("security_info")
 
@@ -240,10 +267,17 @@ def two_step_off(request: HttpRequest) -> HttpResponse:
 # --- Recovery codes ------------------------------------------------------------------------------
 
 
-def _keep_new_codes(request: HttpRequest, codes: list[str]) -> None:
+def keep_new_codes(request: HttpRequest, codes: list[str], *, then: str = "") -> None:
+    """Show ``codes`` once on the recovery-codes page; "I have saved my codes" leads to ``then``
+    (a path of this site; Security info when empty)."""
     # SECURITY: the plain codes exist only here, in the server-side session, for ten
     # minutes or until the person says they saved them; they are never shown again.
-    request.session[NEW_CODES_SESSION_KEY] = {"user": str(request.user.pk), "codes": codes, "at": time.time()}
+    request.session[NEW_CODES_SESSION_KEY] = {
+        "user": str(request.user.pk),
+        "codes": codes,
+        "at": time.time(),
+        "then": then if then.startswith("/") and not then.startswith(("//", "/\\")) else "",
+    }
 
 
 def _new_codes(request: HttpRequest) -> list[str]:
@@ -266,7 +300,7 @@ def recovery_codes_new(request: HttpRequest) -> HttpResponse:
     if _needs_fresh_sign_in(request):
         return _reauthenticate(request)
     if request.method == "POST":
-        _keep_new_codes(request, services.generate_recovery_codes(user=request.user, request=request))
+        keep_new_codes(request, services.generate_recovery_codes(user=request.user, request=request))
         return redirect("security_recovery_codes")
     return render(
         request, "security/recovery_codes_new.html", {"left": selectors.recovery_codes_left(request.user)}
@@ -314,8 +348,9 @@ def recovery_codes_print(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def recovery_codes_done(request: HttpRequest) -> HttpResponse:
-    request.session.pop(NEW_CODES_SESSION_KEY, None)
-    return redirect("security_info")
+    state = request.session.pop(NEW_CODES_SESSION_KEY, None)
+    then = state.get("then") if isinstance(state, dict) else ""
+    return redirect(then or "security_info")
 
 
 # --- Trusted devices ------------------------------------------------------------------------------
@@ -395,6 +430,10 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
                 if form.cleaned_data["trust_device"]:
                     trusted = services.trust_this_device(request=request, user=user)
                 response = stage.exit()
+                if option.kind == "recovery_code" and request.user.is_authenticated:
+                    # A recovery code means a method was lost: lead the person to set up
+                    # a new one and a new set of codes before anything else.
+                    response = redirect("recovery_set_up")
                 if trusted is not None:
                     trust.write_entry(request, response, str(trusted[0].public_id), trusted[1])
                 return response
@@ -410,6 +449,133 @@ def challenge(request: HttpRequest) -> HttpResponseBase:
             ),
         },
         status=400 if form.errors else 200,
+    )
+
+
+# --- A removal that waits ------------------------------------------------------------------------
+
+CANCEL_TOKEN_SESSION_KEY = "threshold.security.cancel_removal"
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@handles_refusals
+def removal_confirm(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Prove one of the older methods, and the waiting removal happens now."""
+    user = request.user
+    removal = selectors.pending_removal(user, public_id)
+    if removal is None:
+        messages.info(request, _("That change is no longer waiting."))
+        return redirect("security_info")
+    options = selectors.confirm_options(user, removal)
+    if not options:
+        messages.error(
+            request,
+            _(
+                "None of your older sign-in methods is left to confirm with. The change happens at the end of the wait."
+            ),
+        )
+        return redirect("security_info")
+    wanted = request.POST.get("method") or request.GET.get("method") or options[0].key
+    option = next((o for o in options if o.key == wanted), options[0])
+    here = (
+        reverse("security_removal_confirm", args=[removal.public_id])
+        + "?"
+        + urlencode({"method": option.key})
+    )
+    form: ConfirmCodeForm | ConfirmPasskeyForm = (
+        ConfirmPasskeyForm() if option.kind == MethodKind.PASSKEY else ConfirmCodeForm()
+    )
+    if request.method == "POST":
+        if request.POST.get("action") == "send" and option.method is not None:
+            try:
+                services.send_removal_confirmation_code(
+                    user=user, request=request, removal=removal, method=option.method
+                )
+            except services.Refused as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("We sent a code by text message. It expires in %(minutes)d minutes.")
+                    % {"minutes": settings.PHONE_CODE_TTL // 60},
+                )
+            return redirect(here)
+        form = (
+            ConfirmPasskeyForm(request.POST)
+            if option.kind == MethodKind.PASSKEY
+            else ConfirmCodeForm(request.POST)
+        )
+        if form.is_valid():
+            try:
+                services.confirm_removal(
+                    user=user,
+                    request=request,
+                    removal=removal,
+                    option=option,
+                    code=form.cleaned_data.get("code", ""),
+                    credential=form.cleaned_data.get("credential"),
+                )
+            except services.Refused as exc:
+                if exc.code != "wrong_code" and exc.code != "throttled":
+                    raise
+                form.add_error("code" if "code" in form.fields else None, exc.message)
+            else:
+                messages.success(request, _("“%(name)s” was removed.") % {"name": removal.name})
+                return redirect("security_info")
+    return render(
+        request,
+        "security/removal_confirm.html",
+        {
+            "removal": removal,
+            "form": form,
+            "option": option,
+            "others": [o for o in options if o.key != option.key],
+            "passkey_options": (
+                webauthn.begin_second_step(request, user) if option.kind == MethodKind.PASSKEY else None
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def removal_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
+    removal = selectors.pending_removal(request.user, public_id)
+    if removal is not None and services.cancel_removal(user=request.user, request=request, removal=removal):
+        messages.success(request, _("The removal was cancelled: “%(name)s” stays.") % {"name": removal.name})
+    return redirect("security_info")
+
+
+@never_cache
+@require_GET
+def removal_cancel_link(request: HttpRequest, token: str) -> HttpResponse:
+    # SECURITY: the token moves into the session and the address bar loses it, so it
+    # leaks through neither the Referer header nor the browser's history; and opening the
+    # link changes nothing, because mail scanners follow links: the page asks for a POST.
+    request.session[CANCEL_TOKEN_SESSION_KEY] = token
+    return redirect("security_removal_cancel_page")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def removal_cancel_page(request: HttpRequest) -> HttpResponse:
+    """The owner's emergency brake: no sign-in needed, the link is the proof."""
+    token = str(request.session.get(CANCEL_TOKEN_SESSION_KEY, ""))
+    removal = selectors.removal_by_token(token)
+    form = CancelRemovalForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and removal is not None and removal.pending and form.is_valid():
+        done = services.cancel_removals_by_link(
+            token=token, request=request, sign_out_everywhere=form.cleaned_data["sign_out_everywhere"]
+        )
+        request.session.pop(CANCEL_TOKEN_SESSION_KEY, None)
+        return render(request, "security/removal_cancelled.html", {"removal": removal, "done": done})
+    return render(
+        request,
+        "security/removal_cancel.html",
+        {"removal": removal if removal is not None and removal.pending else None, "form": form},
     )
 
 

@@ -1,0 +1,16 @@
+"""Background work of the security app (run by the configured TASKS backend)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+
+@task()
+def apply_due_removals() -> int:
+    """Remove every sign-in method whose wait has ended (see ``services.apply_due_removals``).
+
+    Enqueue it daily from a scheduler, or run ``threshold apply_due_removals`` from cron.
+    """
+    from threshold.security.services import apply_due_removals as apply_due
+
+    return apply_due()
