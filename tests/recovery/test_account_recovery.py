@@ -29,7 +29,7 @@ from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
 from threshold.recovery import services, tasks
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryStatus
-from threshold.security.models import TrustedDevice
+from threshold.security.models import MethodKind, SignInMethod, TrustedDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -170,6 +170,16 @@ def test_the_waiting_period_recovery_end_to_end(
     assert finisher.session["threshold.security_reset_by"] == "account_recovery"
     records = finisher.session["account_authentication_methods"]
     assert records[-1]["method"] == "password" and 0 <= time.time() - records[-1]["at"] < 60
+    # The lost authenticator app is replaced at once: a new method added, the app removed
+    # without the cooling-off wait (the session is vouched for by the recovery).
+    phone = PhoneNumber.objects.get(user=ada.user)
+    with commits(execute=True):
+        finisher.post("/security/add/text-message/", {"phone": phone.pk})
+    app = SignInMethod.objects.get(user=ada.user, kind=MethodKind.AUTHENTICATOR_APP)
+    with commits(execute=True):
+        finisher.post(f"/security/methods/{app.public_id}/remove/")
+    assert not SignInMethod.objects.filter(pk=app.pk).exists()
+    assert SignInMethod.objects.filter(user=ada.user, kind=MethodKind.TEXT_MESSAGE).exists()
     # Every other session ended, trusted devices forgotten, the password changed.
     assert not is_signed_in(ada.client)
     trusted.refresh_from_db()
