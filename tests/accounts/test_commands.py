@@ -94,19 +94,19 @@ def test_demo_is_idempotent_and_prints_passwords_only_once(settings: Any, tmp_pa
     accounts = {u.email: (u.pk, u.password) for u in User.objects.all()}
     events = SecurityEvent.objects.count()
     passwords = re.findall(r"^\s+\S+@\S+\s+(\S+)\s+", first, re.M)
-    assert len(accounts) == 3 and len(passwords) == 3
+    assert len(accounts) == 5 and len(passwords) == 5
 
     second = run_demo()
     assert {u.email: (u.pk, u.password) for u in User.objects.all()} == accounts  # passwords not reset
     assert SecurityEvent.objects.count() == events
     for password in passwords:
         assert password not in second
-    assert second.count("(created earlier; password in") == 3
+    assert second.count("(created earlier; password in") == 5
 
     record = tmp_path / "demo-sign-ins.txt"
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
     lines = record.read_text().splitlines()
-    assert len(lines) == 3  # written once, not appended again
+    assert len(lines) == 5  # written once, not appended again
     email, password, _role = lines[0].split("\t")
     assert password in passwords
     response = Client().post("/accounts/login/", {"login": email, "password": password})

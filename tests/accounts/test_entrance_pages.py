@@ -39,7 +39,7 @@ def test_sign_in_page(client: Client) -> None:
     assert_our_design(page)
     assert '<main id="main" class="entrance">' in page
     assert '<label for="id_remember">Keep me signed in</label>' in page
-    assert '<a class="small" href="/accounts/password/reset/">Forgot password?</a>' in page
+    assert '<a class="small" href="/recover/password/">Forgot password?</a>' in page
     # The way to sign up keeps where the person was going.
     assert 'href="/accounts/signup/?next=%2Fyour-info%2F">Create an account</a>' in page
     assert 'name="next" value="/your-info/"' in page
@@ -70,7 +70,7 @@ def test_sign_up_page_lists_the_password_rules(client: Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"], ids=["in", "up", "reset"]
+    "url", ["/accounts/login/", "/accounts/signup/", "/recover/password/"], ids=["in", "up", "reset"]
 )
 def test_inputs_allow_pasting_and_never_cut_a_password_short(client: Client, url: str) -> None:
     page = html(client.get(url))
@@ -121,30 +121,35 @@ def test_email_code_page_verifies_and_sends_a_new_code(
 
 
 def test_password_reset_by_code_end_to_end(client: Client, user: User, mailbox: Mailbox) -> None:
-    page = html(client.get("/accounts/password/reset/"))
+    """The reset is threshold.recovery's now; its pages are in our design too."""
+    page = html(client.get("/recover/password/"))
     assert_our_design(page)
-    response = client.post("/accounts/password/reset/", {"email": user.email})
-    assert response.status_code == 302
-    assert response["Location"] == "/accounts/password/reset/confirm/"
+    response = client.post("/recover/password/", {"email": user.email})
+    assert response["Location"] == "/recover/password/send/"
+    assert_our_design(html(client.get(response["Location"])))
+    response = client.post("/recover/password/send/", {"way": "email", "email": user.email})
+    assert response["Location"] == "/recover/password/code/"
     page = html(client.get(response["Location"]))
     assert_our_design(page)
-    assert "If <strong>ada@example.com</strong> belongs to a Threshold account, we sent a code to it." in page
+    assert "If <strong>ada@example.com</strong> is on your account, we've sent a code to it by email." in page
 
-    response = client.post("/accounts/password/reset/confirm/", {"code": mailbox.last_code(user.email)})
-    assert response["Location"] == "/accounts/password/reset/complete/"
-    page = html(client.get("/accounts/password/reset/complete/"))
+    response = client.post("/recover/password/code/", {"code": mailbox.last_code(user.email)})
+    assert response["Location"] == "/recover/password/new/"
+    page = html(client.get("/recover/password/new/"))
     assert_our_design(page)
     assert "<h1>Choose a new password</h1>" in page
     assert page.count('type="password"') == 1  # no "type it again": the show toggle catches typos
     assert 'id="id_password1_helptext"' in page
 
-    refused = html(client.post("/accounts/password/reset/complete/", {"password1": "Lovelace ada"}))
-    assert "This password is mostly your name or email address" in refused
+    refused = client.post("/recover/password/new/", {"password1": "Lovelace ada"})
+    assert refused.status_code == 400
+    assert "This password is mostly your name or email address" in refused.content.decode()
 
-    response = client.post("/accounts/password/reset/complete/", {"password1": NEW_PASSWORD})
-    assert response.status_code == 302
-    page = html(client.get(response["Location"]))
-    assert "<h1>Your password is changed</h1>" in page
+    response = client.post("/recover/password/new/", {"password1": NEW_PASSWORD})
+    assert response["Location"] == "/accounts/login/"
+    assert "Your password was changed. Sign in with your new password." in html(
+        client.get("/accounts/login/")
+    )
     fresh = Client()
     assert fresh.post("/accounts/login/", {"login": user.email, "password": NEW_PASSWORD}).status_code == 302
 
@@ -157,7 +162,7 @@ def test_password_change_sits_in_the_portal_and_signs_out_other_devices(
     page = html(signed_in_client.get("/accounts/password/change/"))
     assert_our_design(page)
     assert '<nav class="side-nav"' in page
-    assert '<a class="small" href="/accounts/password/reset/">Forgot password?</a>' in page
+    assert '<a class="small" href="/recover/password/">Forgot password?</a>' in page
     assert ">Current password</label>" in page and ">New password</label>" in page
     assert page.count('type="password"') == 2
 

@@ -87,7 +87,7 @@ def test_a_password_change_mails_every_verified_address_once(
     assert f"United Kingdom (approximate, from the IP address {BRITISH_ADDRESS})" in text
     assert "(Europe/London)" in text
     assert f"{settings.BASE_URL}/accounts/password/change/" in text
-    assert f"{settings.BASE_URL}/accounts/password/reset/" in text
+    assert f"{settings.BASE_URL}/recover/password/" in text
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert f'href="{settings.BASE_URL}/accounts/password/change/"' in html
 
@@ -95,21 +95,22 @@ def test_a_password_change_mails_every_verified_address_once(
 def test_a_password_reset_mails_one_alert(
     client: Client, user: User, mailbox: Mailbox, django_capture_on_commit_callbacks: Any
 ) -> None:
-    client.post("/accounts/password/reset/", {"email": user.email})
+    client.post("/recover/password/", {"email": user.email})
+    client.post("/recover/password/send/", {"way": "email", "email": user.email})
     code = mailbox.last_code(user.email)
-    assert client.post("/accounts/password/reset/confirm/", {"code": code}).status_code == 302
+    assert client.post("/recover/password/code/", {"code": code}).status_code == 302
     mailbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/accounts/password/reset/complete/", {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
-        )
+        response = client.post("/recover/password/new/", {"password1": NEW_PASSWORD})
 
     assert response.status_code == 302
     assert SecurityEvent.objects.filter(code="account:password:reset", user=user).exists()
     messages = mailbox.to(user.email)
     assert len(messages) == 1, [m["Subject"] for m in messages]
-    assert "The password of your account was reset." in Mailbox.text(messages[0])
+    assert "The password of your account was reset, and every session was signed out." in Mailbox.text(
+        messages[0]
+    )
 
 
 def test_the_alert_is_in_the_persons_language(

@@ -36,6 +36,8 @@ def move_window_end(person: Person) -> None:  # noqa: F811 - a value, not the fi
 from tests.security.conftest import (  # noqa: E402, F401 - shared security states
     commits,
     person,
+    sms_outbox,
     user_with_totp,
     user_with_two_step,
+    verified_phone,
 )

@@ -239,11 +239,15 @@ def test_a_password_reset_ends_every_session_and_forgets_trusted_devices(
     assert is_signed_in(client)
 
     anonymous = browser()
-    anonymous.post("/accounts/password/reset/", {"email": user_with_two_step.user.email})
+    anonymous.post("/recover/password/", {"email": user_with_two_step.user.email})
+    anonymous.post("/recover/password/send/", {"way": "email", "email": user_with_two_step.user.email})
     code = mailbox.last_code(user_with_two_step.user.email)
-    response = anonymous.post("/accounts/password/reset/confirm/", {"code": code})
-    assert response.status_code == 302, response.content[:500]
-    response = anonymous.post(response["Location"], {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    response = anonymous.post("/recover/password/code/", {"code": code})
+    assert response["Location"] == "/recover/password/verify/", response.content[:500]
+    recovery_code = user_with_two_step.recovery_codes[0]
+    response = anonymous.post("/recover/password/verify/", {"method": "recovery-code", "code": recovery_code})
+    assert response["Location"] == "/recover/password/new/", response.content[:500]
+    response = anonymous.post(response["Location"], {"password1": NEW_PASSWORD})
     assert response.status_code == 302, response.content[:500]
 
     assert not is_signed_in(client)

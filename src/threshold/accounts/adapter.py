@@ -11,6 +11,8 @@ from django.utils import translation
 from threshold.accounts import selectors, services
 from threshold.core.context import context_of
 from threshold.devices import adapter as devices_adapter
+from threshold.orgs import policies
+from threshold.orgs.policies import Action
 from threshold.security import adapter as security_adapter
 
 # The one list of allauth's notification mails that our security alerts replace
@@ -54,8 +56,18 @@ class AccountAdapter(DefaultAccountAdapter):
         return devices_adapter.refuse_locked(request, user) or super().pre_login(request, user, **kwargs)
 
     def get_login_stages(self) -> list[str]:
-        """Two-step verification at sign-in is threshold.security's stage."""
-        return security_adapter.login_stages(super().get_login_stages())
+        """Two-step verification at sign-in is threshold.security's stage; an organisation's
+        rule for unfamiliar sign-ins (threshold.orgs) comes just before it."""
+        stages = security_adapter.login_stages(super().get_login_stages())
+        ours = "threshold.security.stages.TwoStepStage"
+        at = stages.index(ours) if ours in stages else len(stages)
+        return [*stages[:at], "threshold.orgs.stages.UnfamiliarSignInStage", *stages[at:]]
+
+    def can_delete_email(self, email_address: Any) -> bool:
+        """An organisation may manage its members' addresses (threshold.orgs)."""
+        if not policies.evaluate(email_address.user, Action.EMAIL_CHANGE).allowed:
+            return False
+        return bool(super().can_delete_email(email_address))
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
         """Sensitive changes need a sign-in within the last 10 minutes (threshold.security)."""

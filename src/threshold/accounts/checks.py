@@ -20,3 +20,22 @@ def image_codecs(app_configs: Any, **kwargs: Any) -> list[Error]:
         )
         for name in missing
     ]
+
+
+MAX_EMAIL_CODE_SECONDS = 3600
+
+
+@register()
+def email_code_lifetimes(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """A code mailed for any purpose works an hour at most (threshold.accounts.codes)."""
+    from django.conf import settings
+
+    return [
+        Error(
+            f"EMAIL_CODE_TTL[{purpose!r}] is {seconds} seconds; a code sent by email may work "
+            f"for {MAX_EMAIL_CODE_SECONDS} seconds (an hour) at most.",
+            id="threshold.E202",
+        )
+        for purpose, seconds in getattr(settings, "EMAIL_CODE_TTL", {}).items()
+        if not 0 < int(seconds) <= MAX_EMAIL_CODE_SECONDS
+    ]

@@ -1,13 +1,16 @@
-"""Text-message codes: one implementation for verifying a phone number and for signing in with one.
+"""One-time codes: one implementation for verifying a phone number, signing in with one, and
+resetting a forgotten password by email or text message.
 
 The rules, for every purpose: six random digits, stored only as a keyed hash; a code works
-for ``PHONE_CODE_TTL`` and only once; ``PHONE_CODE_MAX_TRIES`` wrong tries stop the
-number's codes for the rest of ``PHONE_CODE_TRY_WINDOW``, and asking for a new code keeps
-the count; sending is capped per number, per account and per client address
-(``PHONE_CODE_SEND_LIMITS``). Callers (accounts.services for Your info, security.services
-for the second step at sign-in, recovery.services for account recovery, whose codes also
-go by email and may prove an address that no account is known for) add their own words,
-limits and events.
+only once, for ``PHONE_CODE_TTL`` when it goes by text message and for the purpose's
+``EMAIL_CODE_TTL`` when it goes by email (``code_ttl``); ``PHONE_CODE_MAX_TRIES`` wrong
+tries stop the target's codes for the rest of ``PHONE_CODE_TRY_WINDOW``, and asking for a
+new code keeps the count; sending is capped per target, per account and per client address
+(``PHONE_CODE_SEND_LIMITS``, ``EMAIL_CODE_SEND_LIMITS``). A target is an E.164 number or
+an email address. Callers (accounts.services for Your info, security.services for the
+second step at sign-in, recovery.services for a password reset and for account recovery)
+add their own words and events. A code may belong to no account (``user`` None): one that
+proves the contact address of a recovery request before any account is known.
 """
 
 from __future__ import annotations
@@ -72,22 +75,54 @@ def origin_bound(body: str, code: str) -> str:
 # --- Sending ------------------------------------------------------------------------------------
 
 
+def is_email(target: str) -> bool:
+    """Whether a code's target is an email address (else it is a phone number in E.164)."""
+    return "@" in target
+
+
+def code_ttl(*, purpose: str, target: str) -> int:
+    """Seconds a code for ``purpose`` sent to ``target`` works.
+
+    SECURITY: a text message's code lives ``PHONE_CODE_TTL`` (10 minutes) whatever it is
+    for; an email is read later than a text, so each purpose that mails codes names its own
+    lifetime in ``EMAIL_CODE_TTL`` (a system check keeps it to an hour at most).
+    """
+    if is_email(target):
+        return int(settings.EMAIL_CODE_TTL.get(str(purpose), settings.PHONE_CODE_TTL))
+    return int(settings.PHONE_CODE_TTL)
+
+
+def _send_keys(
+    prefix: str, limits: dict[str, list[tuple[int, int]]], *, user: Any, target: str, ip: str
+) -> list[tuple[str, int, int]]:
+    target_limits = limits.get("number") or limits.get("email") or []
+    return (
+        [(f"{prefix}:number:{throttle.digest(target)}", count, window) for count, window in target_limits]
+        + [(f"{prefix}:account:{user.pk}", count, window) for count, window in limits["account"]]
+        + [
+            (f"{prefix}:address:{throttle.digest(ip or 'none')}", count, window)
+            for count, window in limits["address"]
+        ]
+    )
+
+
 def send_wait(*, user: Any, number: str, ip: str) -> int:
     """Count one text message against every cap; 0 if it may go, else the seconds to wait.
 
     Texts for every purpose share the caps: a number is harassed, and texts cost money,
     whichever page asked for them.
     """
-    limits = settings.PHONE_CODE_SEND_LIMITS
-    keys = (
-        [(f"sms:number:{throttle.digest(number)}", count, window) for count, window in limits["number"]]
-        + [(f"sms:account:{user.pk}", count, window) for count, window in limits["account"]]
-        + [
-            (f"sms:address:{throttle.digest(ip or 'none')}", count, window)
-            for count, window in limits["address"]
-        ]
+    return throttle.take(_send_keys("sms", settings.PHONE_CODE_SEND_LIMITS, user=user, target=number, ip=ip))
+
+
+def mail_send_wait(*, user: Any, address: str, ip: str) -> int:
+    """Count one mailed code against every cap (per address, account and client address).
+
+    SECURITY: like texts, so nobody can flood someone's inbox through a code page.
+    """
+    return throttle.take(
+        _send_keys("mail", settings.EMAIL_CODE_SEND_LIMITS, user=user, target=address.lower(), ip=ip)
     )
-    return throttle.take(keys)
 
 
 class CodesStopped(Exception):
@@ -116,18 +151,37 @@ def stopped_until(row: VerificationCode | None) -> datetime | None:
     return row.created_at + timedelta(seconds=settings.PHONE_CODE_TRY_WINDOW)
 
 
-def issue_code(*, user: Any, purpose: str, target: str, ttl: int | None = None) -> str:
+def hash_link(*, purpose: str, token: str) -> str:
+    """The keyed hash of a link's token, by which its code row is found."""
+    return salted_hmac("threshold.accounts.codes.link", f"{purpose}:{token}", algorithm="sha256").hexdigest()
+
+
+def issue_code(*, user: Any, purpose: str, target: str) -> str:
     """A new code for ``target``, replacing any open one but keeping its count of wrong tries.
 
     It works for ``ttl`` seconds (``PHONE_CODE_TTL`` unless given; at most the try window).
     ``user`` is None only for a code that proves an address no account is known for.
     Call inside a transaction. Raises ``CodesStopped`` after too many wrong tries.
     """
+    return _issue(user=user, purpose=purpose, target=target, link=False)[0]
+
+
+def issue_code_and_link(*, user: Any, purpose: str, target: str) -> tuple[str, str]:
+    """``issue_code`` for an email, plus a long random token for a link that does what the code does.
+
+    The token is stored only as a keyed hash and dies with the code (used, expired,
+    replaced by a new code, or stopped by wrong tries).
+    """
+    return _issue(user=user, purpose=purpose, target=target, link=True)
+
+
+def _issue(*, user: Any, purpose: str, target: str, link: bool) -> tuple[str, str]:
     now = timezone.now()
     code = new_code()
     code_hash = hash_code(purpose=purpose, user_id=user_id_of(user), target=target, code=code)
-    lifetime = min(ttl or settings.PHONE_CODE_TTL, settings.PHONE_CODE_TRY_WINDOW)
-    expires_at = now + timedelta(seconds=lifetime)
+    token = secrets.token_urlsafe(32) if link else ""
+    link_hash = hash_link(purpose=purpose, token=token) if link else ""
+    expires_at = now + timedelta(seconds=code_ttl(purpose=purpose, target=target))
     row = open_code(user=user, purpose=purpose, target=target, lock=True)
     if row is not None:
         # SECURITY: the row (and its attempts) is kept, so asking for a new code never resets
@@ -136,18 +190,22 @@ def issue_code(*, user: Any, purpose: str, target: str, ttl: int | None = None) 
         if until is not None:
             raise CodesStopped(until)
         row.code_hash = code_hash
+        row.link_hash = link_hash
+        row.issued_at = now
         row.expires_at = expires_at
-        row.save(update_fields=["code_hash", "expires_at"])
+        row.save(update_fields=["code_hash", "link_hash", "issued_at", "expires_at"])
     else:
         VerificationCode.objects.create(
             user=user,
             purpose=purpose,
             target=target,
             code_hash=code_hash,
+            link_hash=link_hash,
             created_at=now,
+            issued_at=now,
             expires_at=expires_at,
         )
-    return code
+    return code, token
 
 
 # --- Checking -----------------------------------------------------------------------------------
@@ -168,6 +226,7 @@ class Check:
     tries_left: int = 0
     stopped_until: datetime | None = None
     just_stopped: bool = False  # this wrong try was the last one allowed
+    issued_at: datetime | None = None  # for a MATCH: when the code that matched was sent
 
 
 def check_code(*, user: Any, purpose: str, target: str, code: str) -> Check:
@@ -205,4 +264,35 @@ def check_code(*, user: Any, purpose: str, target: str, code: str) -> Check:
         return Check(Outcome.WRONG, tries_left=left)
     # SECURITY: single use: of two requests with the same code, only one uses it up.
     used = VerificationCode.objects.filter(pk=row.pk, consumed_at__isnull=True).update(consumed_at=now)
-    return Check(Outcome.MATCH) if used else Check(Outcome.USED)
+    return Check(Outcome.MATCH, issued_at=row.issued_at) if used else Check(Outcome.USED)
+
+
+def use_link(*, purpose: str, token: str) -> VerificationCode | None:
+    """The code row whose link carries ``token``, now used up; None if it does not work.
+
+    A link works like its code: once, until the code expires, and not once the code's
+    wrong tries are spent. SECURITY: the token is 256 random bits, so it is looked up by
+    its keyed hash rather than compared; the conditional UPDATE means that of two requests
+    with one link, only one uses it.
+    """
+    if not token or len(token) > 128:
+        return None
+    now = timezone.now()
+    window_start = now - timedelta(seconds=settings.PHONE_CODE_TRY_WINDOW)
+    row = (
+        VerificationCode.objects.filter(
+            purpose=purpose, link_hash=hash_link(purpose=purpose, token=token), created_at__gt=window_start
+        )
+        .select_related("user")
+        .first()
+    )
+    if row is None:
+        return None
+    used = VerificationCode.objects.filter(
+        pk=row.pk,
+        link_hash=row.link_hash,
+        consumed_at__isnull=True,
+        attempts__lt=settings.PHONE_CODE_MAX_TRIES,
+        expires_at__gt=now,
+    ).update(consumed_at=now)
+    return row if used else None

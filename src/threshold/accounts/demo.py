@@ -1,19 +1,29 @@
-"""Demo data: a personal account and the organisation Contoso with an admin and a member."""
+"""Demo data: a personal account, Contoso (Premium) and Fabrikam (Standard), each with an admin and a member."""
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
 from django.utils import timezone
 
-from threshold.accounts.models import AccountKind, Organization, PhoneNumber, User
+from threshold.accounts.models import AccountKind, PhoneNumber, User
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import RequestContext
+from threshold.orgs.models import (
+    LicenceTier,
+    Membership,
+    Organization,
+    OrganizationPolicy,
+    Role,
+    TextMessages,
+    UnfamiliarSignIn,
+)
 
 WINDOWS_CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -32,14 +42,75 @@ class DemoPerson:
     given_name: str
     family_name: str
     role: str
-    work: bool
+    org: str = ""  # the slug of the home organisation; "" for a personal account
+    org_role: str = Role.MEMBER
+    guest_of: tuple[str, ...] = ()
 
 
 PEOPLE = [
-    DemoPerson("alex.morgan@example.com", "Alex", "Morgan", "personal account", False),
-    DemoPerson("megan.bowen@contoso.example", "Megan", "Bowen", "Contoso admin", True),
-    DemoPerson("adele.vance@contoso.example", "Adele", "Vance", "Contoso member", True),
+    DemoPerson("alex.morgan@example.com", "Alex", "Morgan", "personal account"),
+    DemoPerson(
+        "megan.bowen@contoso.com", "Megan", "Bowen", "Contoso global admin", "contoso", Role.GLOBAL_ADMIN
+    ),
+    DemoPerson(
+        "adele.vance@contoso.com", "Adele", "Vance", "Contoso member", "contoso", guest_of=("fabrikam",)
+    ),
+    DemoPerson(
+        "pradeep.gupta@fabrikam.com",
+        "Pradeep",
+        "Gupta",
+        "Fabrikam global admin",
+        "fabrikam",
+        Role.GLOBAL_ADMIN,
+    ),
+    DemoPerson("lidia.holloway@fabrikam.com", "Lidia", "Holloway", "Fabrikam member", "fabrikam"),
 ]
+
+ORGANIZATIONS: dict[str, dict[str, Any]] = {
+    "contoso": {
+        "name": "Contoso",
+        "licence": LicenceTier.PREMIUM,
+        "verified_domains": ["contoso.com"],
+        "contact": "it-help@contoso.com",
+        "accent_colour": "#0f6cbd",
+        "sign_in_text": "Use your Contoso email address and password.",
+    },
+    "fabrikam": {
+        "name": "Fabrikam",
+        "licence": LicenceTier.STANDARD,
+        "verified_domains": ["fabrikam.com"],
+        "contact": "helpdesk@fabrikam.com",
+    },
+}
+
+POLICIES: dict[str, dict[str, Any]] = {
+    "contoso": {
+        "require_two_step": True,
+        "two_step_grace_days": 14,
+        "text_messages": TextMessages.NOT_ADMINS,
+        "lock_names": True,
+        "profile_lock_reason": "They come from Contoso's HR directory.",
+        "password_min_length": 12,
+        "password_banned_words": ["contoso"],
+        "unfamiliar_sign_in": UnfamiliarSignIn.SECOND_STEP,
+        "activity_retention_days": 365,
+        "members_may_close_account": False,
+    },
+    "fabrikam": {"require_two_step": False, "self_service_password_reset": True},
+}
+
+
+def _organizations() -> dict[str, Organization]:
+    """The demo organisations and their policies, created once; later runs change nothing."""
+    result = {}
+    for slug, fields in ORGANIZATIONS.items():
+        organization, created = Organization.objects.get_or_create(slug=slug, defaults=fields)
+        if created:
+            OrganizationPolicy.objects.create(
+                organization=organization, two_step_required_since=timezone.now(), **POLICIES[slug]
+            )
+        result[slug] = organization
+    return result
 
 
 @dataclass(frozen=True)
@@ -102,10 +173,8 @@ def _history(user: User) -> None:
 
 @transaction.atomic
 def load_demo() -> list[DemoSignIn]:
-    """Create the demo organisation and people if missing; never touches existing ones."""
-    contoso, _created = Organization.objects.get_or_create(
-        slug="contoso", defaults={"name": "Contoso", "verified_domains": ["contoso.example"]}
-    )
+    """Create the demo organisations and people if missing; never touches existing ones."""
+    organizations = _organizations()
     result = []
     for person in PEOPLE:
         user = User.objects.filter(email__iexact=person.email).first()
@@ -113,18 +182,31 @@ def load_demo() -> list[DemoSignIn]:
             result.append(DemoSignIn(person.email, person.role, None))
             continue
         password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+        organization = organizations[person.org] if person.org else None
         user = User.objects.create_user(
             email=person.email,
             password=password,
             given_name=person.given_name,
             family_name=person.family_name,
-            kind=AccountKind.WORK if person.work else AccountKind.PERSONAL,
-            organization=contoso if person.work else None,
+            kind=AccountKind.WORK if organization else AccountKind.PERSONAL,
+            organization=organization,
         )
         user.date_joined = timezone.now() - timedelta(days=20)
         user.save(update_fields=["date_joined"])
         EmailAddress.objects.create(user=user, email=person.email, primary=True, verified=True)
-        if not person.work:
+        if organization is not None:
+            Membership.objects.create(
+                user=user,
+                organization=organization,
+                role=person.org_role,
+                home=True,
+                created_at=user.date_joined,
+            )
+        for slug in person.guest_of:
+            Membership.objects.create(
+                user=user, organization=organizations[slug], role=Role.MEMBER, home=False
+            )
+        if organization is None:
             PhoneNumber.objects.create(
                 user=user, number="+14255550123", primary=True, verified_at=timezone.now()
             )

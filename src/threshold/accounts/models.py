@@ -11,28 +11,17 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Organisations live in threshold.orgs; the name stays importable from here for older callers.
+from threshold.orgs.models import Organization
+
+__all__ = ["AccountKind", "Organization", "PhoneNumber", "User", "VerificationCode", "VerificationPurpose"]
+
 TIME_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
 
 
 class AccountKind(models.TextChoices):
     PERSONAL = "personal", _("Personal account")
     WORK = "work", _("Work or school account")
-
-
-class Organization(models.Model):
-    """A company or school whose people have work or school accounts here."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    name = models.CharField(_("name"), max_length=120)
-    slug = models.SlugField(_("slug"), max_length=60, unique=True)
-    verified_domains = models.JSONField(_("verified domains"), default=list, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class UserManager(BaseUserManager["User"]):
@@ -78,8 +67,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     kind = models.CharField(
         _("account kind"), max_length=16, choices=AccountKind.choices, default=AccountKind.PERSONAL
     )
+    # The home organisation, which owns a work account (orgs.Membership with home=True says
+    # the person's role in it).
     organization = models.ForeignKey(
-        Organization,
+        "orgs.Organization",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -194,6 +185,10 @@ class VerificationPurpose(models.TextChoices):
     PHONE = "phone", _("Verify a phone number")
     SIGN_IN = "sign_in", _("Sign in with a text-message code")
     CONFIRM_CHANGE = "confirm_change", _("Confirm a change to your sign-in methods")
+    # Resetting a forgotten password (threshold.recovery): the code that proves an email
+    # address or phone number of the account, and a text-message code as the second method.
+    PASSWORD_RESET = "password_reset", _("Reset a forgotten password")
+    RESET_SECOND_STEP = "reset_second", _("Second step of a password reset")
     # Account recovery (threshold.recovery): proving an address of the account, or the
     # contact address of a request for review (which may name no account: no user).
     RECOVERY_EMAIL = "recovery_email", _("Recover the account: an email address")
@@ -216,13 +211,20 @@ class VerificationCode(models.Model):
     purpose = models.CharField(max_length=16, choices=VerificationPurpose.choices)
     target = models.CharField(max_length=254)
     code_hash = models.CharField(max_length=128)
+    # A password reset email also carries a link: the keyed hash of its long random token.
+    link_hash = models.CharField(max_length=128, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
+    # When the current code was sent (``created_at`` is when the row's try window began).
+    issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     consumed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "purpose", "target"], name="code_lookup")]
+        indexes = [
+            models.Index(fields=["user", "purpose", "target"], name="code_lookup"),
+            models.Index(fields=["link_hash"], name="code_link", condition=~models.Q(link_hash="")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.purpose} code for {self.target}"

@@ -41,16 +41,27 @@ def blocklist() -> frozenset[str]:
     return frozenset(common | {p.lower() for p in FREQUENCY_LISTS["passwords"]})
 
 
+def organization_rules(user: Any) -> tuple[int, list[str]]:
+    """The minimum length (never below MIN_LENGTH) and banned words of the person's organisation."""
+    if user is None or not getattr(user, "pk", None):
+        return MIN_LENGTH, []
+    from threshold.orgs.policies import password_rules
+
+    minimum, words = password_rules(user)
+    return max(MIN_LENGTH, minimum), words
+
+
 class LengthValidator:
     def validate(self, password: str, user: Any = None) -> None:
-        if len(password) < MIN_LENGTH:
+        minimum, _words = organization_rules(user)
+        if len(password) < minimum:
             raise ValidationError(
                 ngettext(
                     "This password is too short: use at least %(min)d character.",
                     "This password is too short: use at least %(min)d characters.",
-                    MIN_LENGTH,
+                    minimum,
                 )
-                % {"min": MIN_LENGTH},
+                % {"min": minimum},
                 code="password_too_short",
             )
         if len(password) > MAX_LENGTH:
@@ -72,6 +83,18 @@ class BlocklistValidator:
                     "Choose something else, such as a few unrelated words."
                 ),
                 code="password_blocklisted",
+            )
+        if not _length_ok(password):
+            return
+        lowered = password.lower()
+        banned = [word for word in organization_rules(user)[1] if word in lowered]
+        if banned:
+            raise ValidationError(
+                _(
+                    "This password contains “%(word)s”, which your organization doesn't allow in passwords. Choose something else."
+                )
+                % {"word": banned[0]},
+                code="password_banned_word",
             )
 
     def get_help_text(self) -> str:

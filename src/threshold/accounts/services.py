@@ -24,6 +24,8 @@ from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.orgs import policies
+from threshold.orgs.policies import Action
 from threshold.security import services as security_services
 
 logger = logging.getLogger(__name__)
@@ -95,13 +97,20 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
 
 
 PROFILE_FIELDS = ("display_name", "given_name", "family_name", "locale", "time_zone")
+NAME_FIELDS = frozenset({"display_name", "given_name", "family_name"})
 
 
 def update_profile(*, user: User, request: HttpRequest | None, changes: dict[str, Any]) -> list[str]:
-    """Save names, language and region; returns the fields that changed."""
+    """Save names, language and region; returns the fields that changed.
+
+    Names may be managed by the organisation (they come from its directory): a change to
+    one is refused with ``PolicyDenied`` and nothing is saved.
+    """
     changed = [f for f in PROFILE_FIELDS if f in changes and getattr(user, f) != changes[f]]
     if not changed:
         return []
+    if NAME_FIELDS & set(changed):
+        policies.require(user, Action.PROFILE_NAMES_CHANGE, request=request)
     with transaction.atomic():
         for field in changed:
             setattr(user, field, changes[field])
@@ -128,6 +137,7 @@ def update_photo(*, user: User, request: HttpRequest | None, data: bytes) -> Non
 
     Raises ValidationError saying what is wrong with the file; then nothing changes.
     """
+    policies.require(user, Action.PHOTO_CHANGE, request=request)
     wait = throttle.take(
         [(f"photo:{user.pk}", count, window) for count, window in settings.PHOTO_UPLOAD_LIMITS]
     )
@@ -160,6 +170,7 @@ def update_photo(*, user: User, request: HttpRequest | None, data: bytes) -> Non
 
 def remove_photo(*, user: User, request: HttpRequest | None) -> bool:
     """Delete the profile photo; False when there was none."""
+    policies.require(user, Action.PHOTO_CHANGE, request=request)
     with transaction.atomic():
         removed = User.objects.filter(pk=user.pk, photo_updated_at__isnull=False).update(
             photo=None, photo_updated_at=None
@@ -233,6 +244,7 @@ def add_phone_number(*, user: User, request: HttpRequest | None, number: str) ->
     list, a number whose codes are stopped after wrong tries, or too many texts sent; and
     FreshSignInRequired unless this session signed in within the last few minutes.
     """
+    policies.require(user, Action.PHONE_CHANGE, request=request)
     # SECURITY: phone numbers can become sign-in methods, so changing them needs the same
     # recent sign-in as every other sign-in security change (threshold.security).
     security_services.ensure_fresh_sign_in(request=request, user=user)
@@ -322,6 +334,7 @@ def verify_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
 
 def make_phone_primary(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> bool:
     """Make a verified number the primary one; False if it already was."""
+    policies.require(user, Action.PHONE_CHANGE, request=request)
     security_services.ensure_fresh_sign_in(request=request, user=user)
     if not phone.verified:
         raise ValidationError(_("Verify this phone number before making it primary."), code="unverified")
@@ -344,6 +357,7 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
     method while two-step verification is on stays: ValidationError says why and what to
     do. A number that receives sign-in codes takes that sign-in method with it.
     """
+    policies.require(user, Action.PHONE_CHANGE, request=request)
     security_services.ensure_fresh_sign_in(request=request, user=user)
     with transaction.atomic():
         list(PhoneNumber.objects.select_for_update().filter(user=user))

@@ -37,7 +37,7 @@ def send_unfamiliar_sign_in(*, event_id: int) -> None:
         "item": ActivityItem(event, getattr(event, "assessment", None)),
         "time_zone": str(zone),
         "event_url": settings.BASE_URL + reverse("activity_event", args=[event.pk]),
-        "reset_url": settings.BASE_URL + reverse("account_reset_password"),
+        "reset_url": settings.BASE_URL + reverse("recover_password"),
     }
     try:
         with timezone.override(zone):

@@ -195,7 +195,13 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("The password of your account was reset."),
+        alert=_("The password of your account was reset, and every session was signed out."),
+        alert_more=(
+            AlertLine(
+                _("Devices that skipped two-step verification will be asked again."),
+                when="trusted_devices_forgotten",
+            ),
+        ),
     ),
     EventType("account:admin:create", _("Staff account created"), Category.CHANGE, Severity.WARNING),
     # Sign-in methods and two-step verification (threshold.security)
@@ -402,7 +408,7 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("Your account was unlocked by a password reset by email. You can sign in again."),
+        alert=_("Your account was unlocked by a password reset. You can sign in again."),
     ),
     EventType(
         "account:signin:locked",
@@ -458,6 +464,43 @@ _TYPES = [
         alert_more=(AlertLine(_("The download works for 24 hours, after you sign in again.")),),
     ),
     EventType("account:export:download", _("Copy of your data downloaded"), Category.CHANGE, Severity.NOTICE),
+    # Resetting a forgotten password (threshold.recovery); the reset itself is
+    # account:password:reset, above. Recorded only for an account that exists.
+    EventType(
+        "account:password:reset:code_sent",
+        _("Password reset code sent"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:code_failure",
+        _("Password reset failed: the code or link didn't work"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:throttled",
+        _("Password reset blocked: too many attempts"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:second_step",
+        _("Second step of a password reset completed"),
+        Category.SIGN_IN,
+        Severity.NOTICE,
+        retention=Retention.SIGN_IN,
+    ),
+    EventType(
+        "account:password:reset:second_step:failure",
+        _("Password reset failed: wrong second step"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+    ),
     # Temporary Access Pass and the set-up after a recovery sign-in (threshold.recovery)
     EventType(
         "account:access_pass:issue",
@@ -554,6 +597,140 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
     ),
+    # Organisations (threshold.orgs): membership, policies, branding, risk-based sign-in.
+    EventType(
+        "org:policy:change",
+        _("Organization policy changed"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType("org:branding:update", _("Organization branding changed"), Category.CHANGE),
+    EventType(
+        "org:member:add",
+        _("Added to an organization"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("Your account was added to %(organization)s as %(role)s."),
+    ),
+    EventType(
+        "org:member:role",
+        _("Role in an organization changed"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("Your role in %(organization)s changed from %(from)s to %(to)s."),
+    ),
+    EventType(
+        "org:member:remove",
+        _("Removed from an organization"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("Your account was removed from %(organization)s."),
+    ),
+    EventType("org:member:leave", _("Left an organization"), Category.CHANGE, Severity.NOTICE),
+    EventType(
+        "org:invitation:accept",
+        _("Work account set up from an invitation"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("The first password of your %(organization)s work account was chosen."),
+    ),
+    EventType(
+        "org:enrolment:skip",
+        _("Skipped setting up a sign-in method your organization asks for"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
+    EventType(
+        "org:signin:blocked",
+        _("Sign-in blocked: unfamiliar sign-in"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+        notify_user=True,
+        alert=_("We blocked a sign-in to your account that didn't look like you, as your organization asks."),
+    ),
+    # Admin console (threshold.orgs.console): what an organisation's admin did to a member's
+    # account, in the member's own words on Recent activity; the admin is the event's actor.
+    EventType(
+        "org:admin:password_reset",
+        _("Your admin reset your password"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, reset the password of your work account."),
+        alert_more=(
+            AlertLine(
+                _(
+                    "Every session was signed out. Sign in with the temporary password your admin gives you, "
+                    "then choose your own password."
+                )
+            ),
+        ),
+    ),
+    EventType(
+        "org:admin:methods_reset",
+        _("Your admin asked you to set up your sign-in methods again"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_(
+            "%(admin)s, an admin of %(organization)s, removed your sign-in methods and recovery codes "
+            "and signed you out everywhere."
+        ),
+        alert_more=(AlertLine(_("The next time you sign in, you'll set up two-step verification again.")),),
+    ),
+    EventType(
+        "org:admin:sessions_revoke",
+        _("Your admin signed you out everywhere"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, signed your work account out everywhere."),
+    ),
+    # The pass's own alert (account:access_pass:issue) goes out too; this one names the admin.
+    EventType(
+        "org:admin:access_pass_issue",
+        _("Your admin issued a Temporary Access Pass"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
+    EventType(
+        "org:admin:block",
+        _("Your admin blocked sign-in"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+        notify_user=True,
+        alert=_(
+            "%(admin)s, an admin of %(organization)s, blocked sign-in to your work account "
+            "and signed it out everywhere."
+        ),
+    ),
+    EventType(
+        "org:admin:unblock",
+        _("Your admin unblocked sign-in"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, unblocked sign-in to your work account."),
+    ),
+    EventType(
+        "org:admin:member_remove",
+        _("You were removed from the organization by an admin"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("%(admin)s, an admin of %(organization)s, removed you from %(organization)s."),
+        alert_more=(
+            AlertLine(
+                _("Your work account was turned off and will be closed on %(closes_on)s."), when="closes_on"
+            ),
+        ),
+    ),
 ]
 
 CATALOG: dict[str, EventType] = {event.code: event for event in _TYPES}
@@ -626,6 +803,10 @@ DETAILS: dict[str, Promise] = {
     "sign_in_device": _("Sign-in device"),
     "sign_in_country": _("Sign-in country"),
     "sign_in_ip": _("Sign-in address"),
+    "organization": _("Organization"),
+    "setting": _("Setting"),
+    "role": _("Role"),
+    "admin": _("Admin"),
 }
 
 PROFILE_FIELDS: dict[str, Promise] = {

@@ -103,16 +103,8 @@ def password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> Non
     note_password_changed(request=request, user=user)
 
 
-@receiver(account_signals.password_reset)
-def password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    from threshold.security.services import note_password_reset
-
-    record_event("account:password:reset", user=user, request=request)
-    note_password_reset(request=request, user=user)
-    from threshold.devices.services import unlock_account
-
-    # The recovery flow (issue 5) will take this over; until then a reset by email unlocks.
-    unlock_account(user=user, request=request, via="password_reset")
+# A forgotten password is reset by threshold.recovery (allauth's reset pages redirect
+# there), whose service records account:password:reset itself.
 
 
 # allauth.mfa: authenticator apps and passkeys are saved by its pages. Its

@@ -174,7 +174,7 @@ def send_security_alert(*, event_id: int) -> int:
             "country": country_name(event.country, language) if event.country else "",
             "ip": event.ip or "",
             "change_password_url": base_url + reverse("account_change_password"),
-            "reset_password_url": base_url + reverse("account_reset_password"),
+            "reset_password_url": base_url + reverse("recover_password"),
             "account_url": base_url + reverse("overview"),
             "not_me_url": base_url + reverse("security_not_me"),
             "security_url": base_url + reverse("security_info"),
@@ -281,9 +281,26 @@ def prune_events(*, now: datetime | None = None, batch_size: int = 1000) -> Prun
     sign_in_codes = catalog.codes(retention=catalog.Retention.SIGN_IN)
     sign_in_cutoff = now - timedelta(days=settings.ACTIVITY_RETENTION_DAYS)
     change_cutoff = now - timedelta(days=settings.CHANGE_RETENTION_DAYS)
+    # Organisations with a longer retention (a Premium feature, threshold.orgs) keep their
+    # members' sign-ins for their own period instead.
+    from threshold.orgs.policies import longer_retention
+
+    longer = longer_retention()
     sign_ins = _delete_in_batches(
-        SecurityEvent.objects.filter(code__in=sign_in_codes, occurred_at__lt=sign_in_cutoff), batch_size
+        SecurityEvent.objects.filter(code__in=sign_in_codes, occurred_at__lt=sign_in_cutoff).exclude(
+            user__organization_id__in=list(longer)
+        ),
+        batch_size,
     )
+    for organization_id, days in longer.items():
+        sign_ins += _delete_in_batches(
+            SecurityEvent.objects.filter(
+                code__in=sign_in_codes,
+                user__organization_id=organization_id,
+                occurred_at__lt=now - timedelta(days=days),
+            ),
+            batch_size,
+        )
     changes = _delete_in_batches(
         SecurityEvent.objects.exclude(code__in=sign_in_codes).filter(occurred_at__lt=change_cutoff),
         batch_size,

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "threshold.devices.middleware.DeviceMiddleware",
     "threshold.recovery.middleware.ClosingAccountMiddleware",
     "threshold.recovery.middleware.AccessPassSessionMiddleware",
+    # Organisation policy: session limits, required set-up, and refusals drawn as locks.
+    "threshold.orgs.middleware.OrganizationPolicyMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]
@@ -336,6 +338,9 @@ ACCESS_PASS_ATTEMPT_LIMITS = {
     "account": [(5, 15 * 60), (20, 86400)],
     "address": [(20, 15 * 60), (100, 86400)],
 }
+# --- Organisations ------------------------------------------------------------------------------
+# How long the link in an invitation to a new work account works.
+ORG_INVITATION_DAYS = env.integer("THRESHOLD_ORG_INVITATION_DAYS", 7, minimum=1)
 # --- Account recovery ---------------------------------------------------------------------------
 # Days a recovery by email address and phone number waits before it can be completed, while
 # every verified address is told and can cancel it. Below one day the owner may not see the
@@ -362,6 +367,27 @@ PHONE_CODE_SEND_LIMITS = {
     "account": [(10, 3600), (20, 86400)],
     "address": [(20, 3600), (50, 86400)],
 }
+# Codes sent by email (threshold.accounts.codes): how long each purpose's code works (an
+# hour at most, which a system check enforces), and the caps per address, account and
+# client address, as for texts.
+EMAIL_CODE_TTL = {"password_reset": 30 * 60, "recovery_email": 30 * 60, "recovery_contact": 30 * 60}
+EMAIL_CODE_SEND_LIMITS = {
+    "email": [(5, 3600), (10, 86400)],
+    "account": [(10, 3600), (20, 86400)],
+    "address": [(20, 3600), (50, 86400)],
+}
+
+# --- Resetting a forgotten password (threshold.recovery) ------------------------------------------
+# Steps of the reset (asking for it, sending a code) per fixed window, as (count, seconds):
+# per email typed (whether or not an account has it) and per client address.
+PASSWORD_RESET_LIMITS = {
+    "account": [(6, 900), (20, 86400)],
+    "address": [(30, 3600), (100, 86400)],
+}
+# Codes and links checked per client address, on top of each code's own five tries.
+PASSWORD_RESET_CHECK_LIMITS = [(30, 3600)]
+# How long a reset may take once the code is right (second method, new password).
+PASSWORD_RESET_STEP_SECONDS = 15 * 60
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024

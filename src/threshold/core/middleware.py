@@ -46,6 +46,7 @@ class HashingBusyMiddleware:
             "account_change_password",
             "account_set_password",
             "account_complete_password_reset",
+            "recover_password_new",
         }
     )
 

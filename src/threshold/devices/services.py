@@ -264,7 +264,7 @@ def lock_account(*, user: Any, request: HttpRequest | None) -> int:
 
 
 def unlock_account(*, user: Any, request: HttpRequest | None, via: str) -> bool:
-    """Lift the lock once the person has recovered the account (today: a password reset by email)."""
+    """Lift the lock once the person has recovered the account (a full password reset, threshold.recovery)."""
     with transaction.atomic():
         unlocked = User.objects.filter(pk=user.pk, locked_at__isnull=False).update(locked_at=None)
         if unlocked:

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from threshold.core.errors import PolicyDenied
 from threshold.devices import selectors, services
 from threshold.devices.forms import RenameDeviceForm, SignOutEverywhereForm
+from threshold.orgs.middleware import lock_message
 
 
 def _denied(request: HttpRequest, exc: PolicyDenied) -> HttpResponse:
-    messages.error(request, exc.decision.message or _("Your organization does not allow this change."))
+    messages.error(request, lock_message(exc.decision))
     return redirect("devices")
 
 

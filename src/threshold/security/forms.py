@@ -19,6 +19,7 @@ from threshold.accounts.allauth_forms import ChangePasswordForm as AccountsChang
 from threshold.accounts.models import PhoneNumber
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.security import services, totp, webauthn
+from threshold.security.models import MethodKind
 
 
 class AuthenticatorAppForm(ActivateTOTPForm):
@@ -45,7 +46,9 @@ class AuthenticatorAppForm(ActivateTOTPForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         try:
-            services.check_may_add_method(user=self.user, request=context.request)
+            services.check_may_add_method(
+                user=self.user, request=context.request, kind=MethodKind.AUTHENTICATOR_APP
+            )
         except PolicyDenied as exc:
             raise ValidationError(exc.decision.message, code=exc.decision.reason_code) from exc
         if not self.errors:
@@ -147,7 +150,7 @@ class AddPasskeyForm(AddWebAuthnForm):
 
     def clean(self) -> dict[str, Any]:
         try:
-            services.check_may_add_method(user=self.user, request=context.request)
+            services.check_may_add_method(user=self.user, request=context.request, kind=MethodKind.PASSKEY)
         except PolicyDenied as exc:
             raise ValidationError(exc.decision.message, code=exc.decision.reason_code) from exc
         chose_passkey = bool(self.cleaned_data.get("passwordless"))

@@ -101,6 +101,10 @@ def two_step_enabled(user: Any) -> bool:
     return SecuritySettings.objects.filter(user=user, two_step_enabled=True).exists()
 
 
+def sign_in_methods_of_kind(user: Any, kind: str) -> QuerySet[SignInMethod]:
+    return SignInMethod.objects.filter(user=user, kind=kind)
+
+
 def second_step_methods(user: Any) -> QuerySet[SignInMethod]:
     """Methods the sign-in challenge can ask for."""
     return SignInMethod.objects.filter(user=user, kind__in=SECOND_STEP_KINDS)

@@ -118,6 +118,12 @@ def removal_decision(*, user: Any, method: SignInMethod) -> Decision:
                 "Add another method first, or turn off two-step verification."
             ),
         )
+    if method.is_passkey and not selectors.sign_in_methods_of_kind(user, MethodKind.PASSKEY).exclude(
+        pk=method.pk
+    ):
+        decision = policies.evaluate(user, Action.LAST_PASSKEY_REMOVE)
+        if not decision.allowed:
+            return decision
     if (
         method.is_passkey
         and method.passwordless
@@ -227,9 +233,11 @@ def _end_other_sessions(*, user: Any, request: HttpRequest | None) -> int:
 # --- Adding methods ---------------------------------------------------------------------------
 
 
-def check_may_add_method(*, user: Any, request: HttpRequest | None) -> None:
-    """Policy and fresh sign-in, before allauth's set-up pages save anything."""
+def check_may_add_method(*, user: Any, request: HttpRequest | None, kind: str = "") -> None:
+    """Policy (for this kind of method too) and fresh sign-in, before allauth's set-up pages save anything."""
     policies.require(user, Action.METHOD_ADD, request=request)
+    if kind:
+        policies.require(user, policies.method_add_action(kind), request=request)
     ensure_fresh_sign_in(request=request, user=user)
 
 
@@ -251,7 +259,7 @@ def add_text_message_method(
     *, user: Any, request: HttpRequest | None, phone: PhoneNumber, name: str = ""
 ) -> SignInMethod:
     """Use one of the account's verified phone numbers for sign-in codes by text message."""
-    check_may_add_method(user=user, request=request)
+    check_may_add_method(user=user, request=request, kind=MethodKind.TEXT_MESSAGE)
     if phone.user_id != user.pk or not phone.verified:
         raise Refused(
             _(
@@ -751,6 +759,8 @@ def _check_text_message_code(
 
 def second_step_needed(*, request: HttpRequest, user: Any) -> bool:
     """Whether this sign-in must ask for a second method (called by the login stage)."""
+    if policies.unfamiliar_sign_in_needs_second_step(request=request, user=user):
+        return True  # the organisation asks for one on an unfamiliar sign-in, trusted device or not
     if not selectors.two_step_required(user):
         return False
     if selectors.sign_in_proven_by(request) in selectors.VOUCHED_RESETS:
@@ -950,11 +960,15 @@ def note_password_changed(*, request: HttpRequest | None, user: Any) -> None:
         )
 
 
-def note_password_reset(*, request: HttpRequest | None, user: Any) -> None:
-    """After a reset by email: no session and no trusted device from before survives."""
+def note_password_reset(*, request: HttpRequest | None, user: Any) -> tuple[int, int]:
+    """After a password reset: no session and no trusted device from before survives.
+
+    Returns how many sessions ended and how many trusted devices were forgotten.
+    """
     with transaction.atomic():
-        _end_other_sessions(user=user, request=None)
-        _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+        ended = _end_other_sessions(user=user, request=None)
+        forgotten = _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+    return ended, forgotten
 
 
 # --- Replacing every sign-in method: the wait --------------------------------------------------

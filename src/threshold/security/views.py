@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.orgs import policies
+from threshold.orgs.middleware import lock_message
 from threshold.orgs.policies import Action
 from threshold.security import selectors, services, trust, webauthn
 from threshold.security.forms import (
@@ -59,9 +60,7 @@ def handles_refusals(view: View) -> View:
         except FreshSignInRequired as exc:
             return _reauthenticate(request, exc.message)
         except PolicyDenied as exc:
-            messages.error(
-                request, exc.decision.message or _("Your organization does not allow this change.")
-            )
+            messages.error(request, lock_message(exc.decision))
             return redirect("security_info")
         except services.Refused as exc:
             messages.error(request, exc.message)

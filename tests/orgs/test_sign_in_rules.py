@@ -1,0 +1,180 @@
+"""Required two-step verification with its grace period, session limits and unfamiliar sign-ins."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.orgs.conftest import signed_in
+from tests.orgs.test_locks import passkey_of
+from tests.security.conftest import OTHER_UA, browser, sign_in
+from threshold.accounts.models import User
+from threshold.activity.models import Result, SecurityEvent
+from threshold.activity.services import record_event
+from threshold.core.context import RequestContext
+from threshold.orgs.models import Membership, Organization, OrganizationPolicy, UnfamiliarSignIn
+from threshold.security.models import SecuritySettings
+
+pytestmark = pytest.mark.django_db
+
+
+def move_grace_back(organization: Organization, user: User, days: int) -> None:
+    """As if two-step verification had been required, and the person a member, ``days`` days ago."""
+    then = timezone.now() - timedelta(days=days)
+    OrganizationPolicy.objects.filter(organization=organization).update(two_step_required_since=then)
+    Membership.objects.filter(user=user).update(created_at=then)
+
+
+def test_during_the_grace_period_members_are_asked_at_each_sign_in_and_may_skip(
+    adele: User, set_policy: Any
+) -> None:
+    set_policy(require_two_step=True, two_step_grace_days=14)
+    client = signed_in(adele)
+    response = client.get("/devices/")
+    assert response.status_code == 302 and response["Location"].startswith("/organizations/set-up/")
+    page = client.get(response["Location"]).content.decode()
+    assert "Contoso requires two-step verification" in page and "Not now" in page
+    response = client.post("/organizations/set-up/", {"next": "/devices/"})
+    assert response["Location"] == "/devices/"
+    assert client.get("/devices/").status_code == 200  # asked once per sign-in
+    assert SecurityEvent.objects.filter(user=adele, code="org:enrolment:skip").count() == 1
+
+    again = signed_in(adele)  # the next sign-in asks again
+    assert again.get("/").status_code == 302
+
+
+def test_after_the_grace_period_members_must_set_up_before_going_on(adele: User, set_policy: Any) -> None:
+    set_policy(require_two_step=True, two_step_grace_days=14)
+    move_grace_back(adele.organization, adele, days=13)  # type: ignore[arg-type]
+    client = signed_in(adele)
+    assert client.get("/").status_code == 302
+    client.post("/organizations/set-up/")
+    assert client.get("/").status_code == 200  # still inside the grace period
+
+    move_grace_back(adele.organization, adele, days=15)  # type: ignore[arg-type]
+    client = signed_in(adele)
+    for path in ("/", "/devices/", "/your-info/", "/activity/"):
+        response = client.get(path)
+        assert response.status_code == 302 and response["Location"] == "/organizations/set-up/", path
+    page = client.get("/organizations/set-up/").content.decode()
+    assert "Not now" not in page and "has passed" in page
+    response = client.post("/organizations/set-up/")
+    assert response["Location"] == "/organizations/set-up/"  # no skipping any more
+    assert client.get("/security/").status_code == 200  # where it is set up
+    assert client.get("/security/add/").status_code == 200
+
+    passkey_of(adele, "Laptop")
+    SecuritySettings.objects.update_or_create(user=adele, defaults={"two_step_enabled": True})
+    assert client.get("/").status_code == 200
+
+
+def test_without_the_policy_nobody_is_asked(adele: User, set_policy: Any) -> None:
+    set_policy(require_two_step=False)
+    assert signed_in(adele).get("/").status_code == 200
+
+
+def test_admins_are_asked_for_a_passkey(megan: User, adele: User, set_policy: Any) -> None:
+    set_policy(require_passkey_for_admins=True)
+    response = signed_in(megan).get("/")
+    assert response.status_code == 302
+    page = signed_in(megan).get("/organizations/set-up/").content.decode()
+    assert "passkey" in page
+    assert signed_in(adele).get("/").status_code == 200  # members are not
+    passkey_of(megan, "Key")
+    assert signed_in(megan).get("/").status_code == 200
+
+
+# --- Session lifetime and sign-in frequency -------------------------------------------------------
+
+
+def test_session_lifetime_signs_out(adele: User, set_policy: Any, clock: Any) -> None:
+    client = signed_in(adele)
+    set_policy(session_lifetime_hours=8)
+    clock.advance(7 * 3600)
+    assert client.get("/").status_code == 200
+    clock.advance(2 * 3600)
+    response = client.get("/devices/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert client.get("/").status_code == 302  # signed out, not just redirected
+
+
+def test_without_a_lifetime_sessions_last(adele: User, clock: Any) -> None:
+    client = signed_in(adele)
+    clock.advance(48 * 3600)
+    assert client.get("/").status_code == 200
+
+
+def test_sign_in_frequency_asks_for_the_password_again(adele: User, set_policy: Any, clock: Any) -> None:
+    from tests.conftest import PASSWORD
+
+    client = signed_in(adele)
+    set_policy(sign_in_frequency_hours=4)
+    clock.advance(5 * 3600)
+    response = client.get("/devices/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/reauthenticate/?next=%2Fdevices%2F")
+    response = client.post("/accounts/reauthenticate/?next=/devices/", {"password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/devices/").status_code == 200
+
+
+# --- Unfamiliar sign-ins (Premium) ----------------------------------------------------------------
+
+
+def _history_elsewhere(user: User) -> None:
+    record_event(
+        "account:signin:success",
+        user=user,
+        context=RequestContext(ip="89.160.20.112", user_agent=OTHER_UA),
+        method="password",
+        occurred_at=timezone.now() - timedelta(days=3),
+    )
+
+
+def test_premium_blocks_an_unfamiliar_sign_in(
+    adele: User, premium_contoso: Organization, set_policy: Any, mailbox: Any, commits: Any
+) -> None:
+    set_policy(unfamiliar_sign_in=UnfamiliarSignIn.BLOCK)
+    _history_elsewhere(adele)
+    client = browser()
+    with commits(execute=True):
+        response = sign_in(client, adele)
+    assert response.status_code == 403
+    assert "Sign-in blocked" in response.content.decode()
+    assert client.get("/").status_code == 302  # not signed in
+    event = SecurityEvent.objects.get(user=adele, code="org:signin:blocked")
+    assert event.result == Result.BLOCKED
+    assert mailbox.to(adele.email), "the person is alerted"
+
+
+def test_a_familiar_sign_in_is_not_blocked(
+    adele: User, premium_contoso: Organization, set_policy: Any
+) -> None:
+    set_policy(unfamiliar_sign_in=UnfamiliarSignIn.BLOCK)
+    assert sign_in(browser(), adele).status_code == 302  # the first sign-in has nothing to compare with
+    assert sign_in(browser(), adele).status_code == 302  # same browser and country
+
+
+def test_premium_asks_for_a_second_step_on_an_unfamiliar_sign_in(
+    adele: User, premium_contoso: Organization, set_policy: Any
+) -> None:
+    set_policy(unfamiliar_sign_in=UnfamiliarSignIn.SECOND_STEP)
+    passkey_of(adele, "Key")  # two-step verification itself stays off
+    _history_elsewhere(adele)
+    response = sign_in(browser(), adele)
+    assert response["Location"] == "/security/verify/"
+
+
+def test_standard_ignores_the_unfamiliar_sign_in_rule(adele: User, contoso: Organization) -> None:
+    # Set before a downgrade: Standard does not apply it.
+    OrganizationPolicy.objects.create(organization=contoso, unfamiliar_sign_in=UnfamiliarSignIn.BLOCK)
+    _history_elsewhere(adele)
+    client = Client(
+        HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0", REMOTE_ADDR="81.2.69.160"
+    )
+    assert sign_in(client, adele).status_code == 302
+    assert not SecurityEvent.objects.filter(code="org:signin:blocked").exists()
