@@ -325,3 +325,17 @@ def test_a_recovery_completes_once_when_used_twice_at_the_same_moment(mailbox: M
     user.refresh_from_db()
     assert user.check_password(winner)
     assert SecurityEvent.objects.filter(code="account:recovery:complete", user=user).count() == 1
+
+
+def test_closing_the_operators_account_keeps_the_requests_they_decided(
+    ada: Person, mailbox: Mailbox, commits: Commits, operator: Client
+) -> None:
+    recovery = queue(browser(), mailbox, commits)
+    with commits(execute=True):
+        decide(operator, recovery, "deny")
+    staff = User.objects.get(email="operator@threshold.example")
+    User.objects.filter(pk=staff.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
+    with commits(execute=True):
+        assert services.close_one_account(pk=staff.pk)
+    recovery.refresh_from_db()
+    assert recovery.decision == Decision.DENIED and recovery.decided_by is None

@@ -200,6 +200,12 @@ def _delete_personal_data(user: User) -> None:
         if relation.many_to_many:
             getattr(user, relation.get_accessor_name() or "").clear()
             continue
+        if relation.on_delete is models.SET_NULL:
+            # A row that only names the person as who did something to someone else's
+            # account (the operator who decided a recovery, the admin who issued a pass)
+            # belongs to that other account: it stays, without the name.
+            model._default_manager.filter(**{relation.field.name: user}).update(**{relation.field.name: None})
+            continue
         model._default_manager.filter(**{relation.field.name: user}).delete()
     user.groups.clear()
     user.user_permissions.clear()
