@@ -8,8 +8,9 @@ tries stop the target's codes for the rest of ``PHONE_CODE_TRY_WINDOW``, and ask
 new code keeps the count; sending is capped per target, per account and per client address
 (``PHONE_CODE_SEND_LIMITS``, ``EMAIL_CODE_SEND_LIMITS``). A target is an E.164 number or
 an email address. Callers (accounts.services for Your info, security.services for the
-second step at sign-in, recovery.services for a password reset) add their own words and
-events.
+second step at sign-in, recovery.services for a password reset and for account recovery)
+add their own words and events. A code may belong to no account (``user`` None): one that
+proves the contact address of a recovery request before any account is known.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ CODE_DIGITS = 6
 def new_code() -> str:
     """Six random digits (leading zeros kept)."""
     return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def user_id_of(user: Any) -> int:
+    """The id a code is bound to: the account's, or 0 for a code that belongs to no account."""
+    return int(user.pk) if user is not None else 0
 
 
 def hash_code(*, purpose: str, user_id: int, target: str, code: str) -> str:
@@ -153,6 +159,8 @@ def hash_link(*, purpose: str, token: str) -> str:
 def issue_code(*, user: Any, purpose: str, target: str) -> str:
     """A new code for ``target``, replacing any open one but keeping its count of wrong tries.
 
+    It works for ``ttl`` seconds (``PHONE_CODE_TTL`` unless given; at most the try window).
+    ``user`` is None only for a code that proves an address no account is known for.
     Call inside a transaction. Raises ``CodesStopped`` after too many wrong tries.
     """
     return _issue(user=user, purpose=purpose, target=target, link=False)[0]
@@ -170,7 +178,7 @@ def issue_code_and_link(*, user: Any, purpose: str, target: str) -> tuple[str, s
 def _issue(*, user: Any, purpose: str, target: str, link: bool) -> tuple[str, str]:
     now = timezone.now()
     code = new_code()
-    code_hash = hash_code(purpose=purpose, user_id=user.pk, target=target, code=code)
+    code_hash = hash_code(purpose=purpose, user_id=user_id_of(user), target=target, code=code)
     token = secrets.token_urlsafe(32) if link else ""
     link_hash = hash_link(purpose=purpose, token=token) if link else ""
     expires_at = now + timedelta(seconds=code_ttl(purpose=purpose, target=target))
@@ -247,7 +255,7 @@ def check_code(*, user: Any, purpose: str, target: str, code: str) -> Check:
             return Check(Outcome.STOPPED, stopped_until=until)
         return Check(Outcome.EXPIRED)
     if not code_matches(
-        stored_hash=row.code_hash, purpose=purpose, user_id=user.pk, target=target, code=code
+        stored_hash=row.code_hash, purpose=purpose, user_id=user_id_of(user), target=target, code=code
     ):
         row.refresh_from_db(fields=["attempts"])
         left = max_tries - row.attempts

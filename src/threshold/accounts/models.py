@@ -189,6 +189,11 @@ class VerificationPurpose(models.TextChoices):
     # address or phone number of the account, and a text-message code as the second method.
     PASSWORD_RESET = "password_reset", _("Reset a forgotten password")
     RESET_SECOND_STEP = "reset_second", _("Second step of a password reset")
+    # Account recovery (threshold.recovery): proving an address of the account, or the
+    # contact address of a request for review (which may name no account: no user).
+    RECOVERY_EMAIL = "recovery_email", _("Recover the account: an email address")
+    RECOVERY_PHONE = "recovery_phone", _("Recover the account: a phone number")
+    RECOVERY_CONTACT = "recovery_contact", _("Recovery request: a contact address")
 
 
 class VerificationCode(models.Model):
@@ -198,7 +203,11 @@ class VerificationCode(models.Model):
     and ``expires_at`` but keeps ``attempts``, so asking again never buys more guesses.
     """
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="verification_codes")
+    # None only for a code that proves an address before any account is known (a recovery
+    # request's contact address).
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="verification_codes", null=True, blank=True
+    )
     purpose = models.CharField(max_length=16, choices=VerificationPurpose.choices)
     target = models.CharField(max_length=254)
     code_hash = models.CharField(max_length=128)

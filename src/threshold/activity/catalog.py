@@ -537,6 +537,60 @@ _TYPES = [
         retention=Retention.SIGN_IN,
         sign_in_attempt=True,
     ),
+    # Account recovery without sign-in methods (threshold.recovery): by email address and
+    # phone number after a waiting period, or by a request our support team reviews. The
+    # start and the approval send their own notice (with a link to cancel) by mail and text
+    # message, so they do not use the general alert.
+    EventType(
+        "account:recovery:start",
+        _("Account recovery started"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+    ),
+    EventType(
+        "account:recovery:ready", _("Account recovery ready to complete"), Category.CHANGE, Severity.WARNING
+    ),
+    EventType(
+        "account:recovery:cancel",
+        _("Account recovery cancelled"),
+        Category.CHANGE,
+        Severity.WARNING,
+        notify_user=True,
+        alert=_("An account recovery was cancelled: it can no longer be used to get into your account."),
+        alert_more=(
+            AlertLine(_("It was cancelled because you signed in to your account."), when="by_sign_in"),
+        ),
+    ),
+    EventType(
+        "account:recovery:complete",
+        _("Account recovered"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+        notify_user=True,
+        alert=_(
+            "Your account was recovered: a new password was set, every other session was signed out "
+            "and trusted devices will be asked for two-step verification again."
+        ),
+    ),
+    EventType("account:recovery:expire", _("Account recovery expired"), Category.CHANGE),
+    EventType(
+        "account:recovery:request",
+        _("Account recovery asked of our support team"),
+        Category.CHANGE,
+        Severity.WARNING,
+    ),
+    EventType(
+        "account:recovery:approve",
+        _("Account recovery approved by our support team"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+    ),
+    EventType(
+        "account:recovery:deny",
+        _("Account recovery refused by our support team"),
+        Category.CHANGE,
+        Severity.NOTICE,
+    ),
     EventType(
         "account:policy:deny",
         _("Change blocked by your organization's policy"),
@@ -720,6 +774,7 @@ METHODS: dict[str, Promise] = {
     "trusted_device": _("Trusted device"),
     "email_code": _("Code sent by email"),
     "access_pass": _("Temporary Access Pass"),
+    "account_recovery": _("Account recovery"),
 }
 
 DEVICE_KINDS: dict[str, Promise] = {

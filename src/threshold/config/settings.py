@@ -341,6 +341,11 @@ ACCESS_PASS_ATTEMPT_LIMITS = {
 # --- Organisations ------------------------------------------------------------------------------
 # How long the link in an invitation to a new work account works.
 ORG_INVITATION_DAYS = env.integer("THRESHOLD_ORG_INVITATION_DAYS", 7, minimum=1)
+# --- Account recovery ---------------------------------------------------------------------------
+# Days a recovery by email address and phone number waits before it can be completed, while
+# every verified address is told and can cancel it. Below one day the owner may not see the
+# warning in time; beyond 30 the person locked out waits too long for help.
+RECOVERY_WAIT_DAYS = env.integer("THRESHOLD_RECOVERY_WAIT_DAYS", 7, minimum=1, maximum=30)
 
 # --- Profile photos ---------------------------------------------------------------------------
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
@@ -365,7 +370,7 @@ PHONE_CODE_SEND_LIMITS = {
 # Codes sent by email (threshold.accounts.codes): how long each purpose's code works (an
 # hour at most, which a system check enforces), and the caps per address, account and
 # client address, as for texts.
-EMAIL_CODE_TTL = {"password_reset": 30 * 60}
+EMAIL_CODE_TTL = {"password_reset": 30 * 60, "recovery_email": 30 * 60, "recovery_contact": 30 * 60}
 EMAIL_CODE_SEND_LIMITS = {
     "email": [(5, 3600), (10, 86400)],
     "account": [(10, 3600), (20, 86400)],

@@ -58,6 +58,7 @@ class Action(StrEnum):
     PHONE_CHANGE = "account:phone:change"
     EMAIL_CHANGE = "account:email:change"
     ACCESS_PASS_ISSUE = "recovery:access_pass:issue"
+    ACCOUNT_RECOVER = "account:account:recover"
 
 
 METHOD_ADD_ACTIONS = {

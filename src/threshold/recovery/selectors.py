@@ -1,7 +1,9 @@
-"""Reads for the Privacy page, the closing pages, "Can't sign in?" and the password reset."""
+"""Reads for the Privacy page, the closing pages, "Can't sign in?", the password reset and
+account recovery."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,10 +19,17 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from threshold.accounts.models import PhoneNumber, User
+from threshold.accounts.models import Organization, PhoneNumber, User
 from threshold.activity.models import Result, SecurityEvent
 from threshold.devices.models import Device
-from threshold.recovery.models import DataExport, ExportStatus, TemporaryAccessPass
+from threshold.recovery.models import (
+    OPEN_STATUSES,
+    AccountRecovery,
+    DataExport,
+    ExportStatus,
+    RecoveryKind,
+    TemporaryAccessPass,
+)
 from threshold.security import selectors as security_selectors
 from threshold.security.models import MethodKind, RecoveryCode, SecuritySettings, SignInMethod
 
@@ -220,8 +229,11 @@ RECOVERY_WAYS = [
     ),
     RecoveryWay(
         "recover_second_method",
-        _("I lost my phone or security key"),
-        _("Sign in without your usual second step, then review your sign-in methods."),
+        _("I lost my sign-in methods and recovery codes"),
+        _(
+            "Prove an email address and a phone number of your account; after a few days' wait, "
+            "choose a new password."
+        ),
     ),
     RecoveryWay(
         "recover_request",
@@ -350,6 +362,7 @@ def reset_second_step_options(user: Any, flow: ResetFlow) -> list[security_selec
 # cooling-off rule reads exactly this key. Set only after the sign-in has completed.
 RESET_BY_SESSION_KEY = "threshold.security_reset_by"
 ACCESS_PASS = "access_pass"
+ACCOUNT_RECOVERY = "account_recovery"  # a completed account recovery (waiting period or reviewed)
 # The pass that signed this session in, and when it expires (a POSIX timestamp).
 ACCESS_PASS_SESSION_KEY = "threshold.recovery.access_pass"
 ACCESS_PASS_UNTIL_SESSION_KEY = "threshold.recovery.access_pass_until"
@@ -437,3 +450,133 @@ def set_up_banner(request: HttpRequest) -> SetUpProgress | None:
         return None
     progress = set_up_progress(request.user)
     return progress if progress is not None and not progress.done else None
+
+
+# --- Account recovery ----------------------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    """How a recovery link's token is stored: SHA-256 (the token has 256 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def recovery_account(email: str) -> User | None:
+    """The open account that ``email`` names (its sign-in address or another of its addresses).
+
+    Closed, closing-complete and deactivated accounts are no account here.
+    """
+    email = email.strip()
+    if not email:
+        return None
+    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
+    user = address.user if address is not None else User.objects.filter(email__iexact=email).first()
+    if user is None or not user.is_active or user.closed_at is not None:  # type: ignore[union-attr]
+        return None
+    return user  # type: ignore[return-value]
+
+
+def has_verified_email(user: Any, address: str) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=address.strip(), verified=True).exists()
+
+
+def has_verified_phone(user: Any, number: str) -> bool:
+    return PhoneNumber.objects.filter(user=user, number=number, verified_at__isnull=False).exists()
+
+
+def verified_phones(user: Any) -> list[str]:
+    return list(
+        PhoneNumber.objects.filter(user=user, verified_at__isnull=False).values_list("number", flat=True)
+    )
+
+
+def managing_organization(email: str) -> Organization | None:
+    """The organisation whose verified domain ``email`` is in: its admin helps, not us.
+
+    Decided by the domain alone, never by looking the account up, so the answer says
+    nothing about whether the account exists.
+    """
+    domain = email.strip().rpartition("@")[2].lower()
+    if not domain:
+        return None
+    for organization in Organization.objects.only("name", "verified_domains"):
+        domains = organization.verified_domains if isinstance(organization.verified_domains, list) else []
+        if domain in {str(d).strip().lower() for d in domains}:
+            return organization
+    return None
+
+
+def open_waiting_recovery(user: Any) -> AccountRecovery | None:
+    return AccountRecovery.objects.filter(
+        user=user, kind=RecoveryKind.WAITING_PERIOD, status__in=OPEN_STATUSES
+    ).first()
+
+
+def open_recovery_by_cancel_token(token: str) -> AccountRecovery | None:
+    """The open recovery whose cancel link carries ``token``; None for any other token."""
+    if not token:
+        return None
+    return (
+        AccountRecovery.objects.select_related("user")
+        .filter(cancel_token_hash=token_hash(token), status__in=OPEN_STATUSES)
+        .first()
+    )
+
+
+def recovery_by_completion_token(token: str) -> AccountRecovery | None:
+    """The recovery whose "ready" or approval link carries ``token`` (whatever its state)."""
+    if not token:
+        return None
+    return (
+        AccountRecovery.objects.select_related("user").filter(completion_token_hash=token_hash(token)).first()
+    )
+
+
+def recovery_by_public_id(public_id: Any) -> AccountRecovery | None:
+    try:
+        return AccountRecovery.objects.select_related("user").filter(public_id=public_id).first()
+    except ValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What the account itself says, set beside a reviewed request's claims for the operator."""
+
+    exists: bool
+    email: str = ""
+    display_name: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    created_at: Any = None
+    kind: str = ""
+    organization: str = ""
+    sign_in_countries: tuple[str, ...] = ()
+    has_subscriptions: bool = False  # there are no subscriptions in Threshold yet
+    email_addresses: tuple[str, ...] = ()
+    open_recoveries: int = 0
+
+
+def account_facts(recovery: AccountRecovery) -> AccountFacts:
+    user = recovery.user
+    if user is None:
+        return AccountFacts(exists=False)
+    from threshold.activity.selectors import countries_seen
+
+    countries = tuple(
+        f"{c.name or c.code or '?'} ({c.succeeded})" for c in countries_seen(user, days=90) if c.succeeded
+    )
+    return AccountFacts(
+        exists=True,
+        email=user.email,
+        display_name=user.display_name,
+        given_name=user.given_name,
+        family_name=user.family_name,
+        created_at=user.date_joined,
+        kind=user.get_kind_display(),
+        organization=user.organization.name if user.organization_id else "",  # type: ignore[union-attr]
+        sign_in_countries=countries,
+        email_addresses=tuple(EmailAddress.objects.filter(user=user).values_list("email", flat=True)),
+        open_recoveries=AccountRecovery.objects.filter(user=user, status__in=OPEN_STATUSES)
+        .exclude(pk=recovery.pk)
+        .count(),
+    )

@@ -1,5 +1,5 @@
 """The only writers of account closure (and, with it, the purge of personal data), data
-exports and Temporary Access Passes.
+exports, Temporary Access Passes and account recovery.
 
 Each service asks ``orgs.policies`` first, needs a fresh sign-in where the change could
 hurt the person, changes inside ``transaction.atomic()`` and records the event; the
@@ -12,9 +12,13 @@ import csv
 import io
 import json
 import logging
+import secrets
 import time
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -25,11 +29,12 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.password_validation import validate_password
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 from django.utils.crypto import constant_time_compare
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
@@ -37,20 +42,30 @@ from django.utils.translation import gettext, ngettext
 from threshold.accounts import codes as phone_codes
 from threshold.accounts import throttle
 from threshold.accounts import throttle as sign_in_throttle
+from threshold.accounts.codes import CodesStopped, Outcome, check_code, issue_code, origin_bound, send_wait
 from threshold.accounts.models import User, VerificationPurpose
+from threshold.accounts.throttle import digest
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.core.errors import PolicyDenied
+from threshold.core.mail import send_templated_mail
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.recovery import codes, selectors
+from threshold.recovery import throttle as recovery_throttle
 from threshold.recovery.models import (
     CLOSURE_DAYS,
+    OPEN_STATUSES,
+    AccountRecovery,
+    CancelledBy,
     ClosureReason,
     DataExport,
+    Decision,
     ExportStatus,
+    RecoveryKind,
+    RecoveryStatus,
     TemporaryAccessPass,
 )
 from threshold.security import selectors as security_selectors
@@ -185,6 +200,12 @@ def _delete_personal_data(user: User) -> None:
             continue
         if relation.many_to_many:
             getattr(user, relation.get_accessor_name() or "").clear()
+            continue
+        if relation.on_delete is models.SET_NULL:
+            # A row that only names the person as who did something to someone else's
+            # account (the operator who decided a recovery, the admin who issued a pass)
+            # belongs to that other account: it stays, without the name.
+            model._default_manager.filter(**{relation.field.name: user}).update(**{relation.field.name: None})
             continue
         model._default_manager.filter(**{relation.field.name: user}).delete()
     user.groups.clear()
@@ -658,6 +679,8 @@ def use_password_reset_link(*, request: HttpRequest, token: str) -> bool:
         if row is None:
             return False
         user = row.user
+        if user is None:  # a code row of no account (a recovery request's contact address)
+            return False
         ok = user.is_active and user.closed_at is None and _still_fresh(user, row.issued_at)
         if not ok:
             record_event(
@@ -1097,3 +1120,768 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
         # SECURITY: the session ends when the pass does, whatever "Keep me signed in" was.
         session.set_expiry(access_pass.expires_at)
     return response
+
+
+# --- Account recovery ------------------------------------------------------------------------------
+#
+# Two ways back into an account whose sign-in methods are gone (issue 5 §2):
+#
+# * waiting period: the person proves a verified email address AND a verified phone number
+#   of the account with one-time codes; the recovery then waits THRESHOLD_RECOVERY_WAIT_DAYS
+#   while every address is told and can cancel it (as can any sign-in by the owner); after
+#   that the person proves both again and sets a new password.
+# * reviewed: someone with nothing left asks our support team, who compare what they
+#   remember with the account and approve or deny; an approval mails a completion link.
+#
+# Both end in ``complete_recovery_and_sign_in``.
+
+# How long the codes work: EMAIL_CODE_TTL["recovery_email"] and ["recovery_contact"] by
+# email (30 minutes), PHONE_CODE_TTL by text message (10 minutes); see accounts.codes.code_ttl.
+# Once ready, a waiting-period recovery can be completed for this long, then it expires.
+RECOVERY_COMPLETION_DAYS = 14
+# An approved request's completion link works this long.
+APPROVAL_LINK_HOURS = 48
+
+
+def code_minutes(purpose: str) -> int:
+    """Minutes a recovery code for ``purpose`` works (the phone's by text, the others by email)."""
+    target = "+0" if purpose == VerificationPurpose.RECOVERY_PHONE else "@"
+    return phone_codes.code_ttl(purpose=purpose, target=target) // 60
+
+
+class RecoveryRefused(Exception):
+    """Nothing was done; ``message`` tells the person why and what to do."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RecoveryState:
+    """Where a waiting-period recovery stands once both proofs are made."""
+
+    recovery: AccountRecovery
+    started: bool  # made just now (every address has been told)
+
+    @property
+    def ready(self) -> bool:
+        return self.recovery.ready_at is not None and self.recovery.ready_at <= timezone.now()
+
+
+def _normal_email(value: str) -> str:
+    return value.strip().lower()
+
+
+def _recovery_wait_words(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    if minutes < 120:
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    hours = -(-minutes // 60)
+    return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+
+
+def _too_many_sends(wait: int) -> RecoveryRefused:
+    return RecoveryRefused(
+        gettext("You've asked for several codes in a short time. Wait %(wait)s, then ask for a new code.")
+        % {"wait": _recovery_wait_words(wait)},
+        code="throttled",
+    )
+
+
+def _too_many_tries(wait: int) -> RecoveryRefused:
+    return RecoveryRefused(
+        gettext("You've entered several wrong codes. Wait %(wait)s, then ask for a new code and try again.")
+        % {"wait": _recovery_wait_words(wait)},
+        code="throttled",
+    )
+
+
+def _recovery_wrong_code() -> RecoveryRefused:
+    return RecoveryRefused(
+        gettext(
+            "That code isn't right, or it has expired. Check the latest message we sent, "
+            "or ask for a new code."
+        ),
+        code="wrong",
+    )
+
+
+def _mail(*, template: str, to: str, context: dict[str, Any], language: str) -> bool:
+    try:
+        send_templated_mail(template=template, to=[to], context=context, language=language)
+    except OSError:
+        logger.exception("Account recovery mail %s could not be sent", template)
+        return False
+    return True
+
+
+def _text(*, to: str, body: str) -> bool:
+    try:
+        get_sms_gateway().send(to=to, body=body)
+    except SmsDeliveryError:
+        logger.warning("A recovery text message was refused by the gateway", exc_info=True)
+        return False
+    return True
+
+
+def _language(user: Any) -> str:
+    return str(getattr(user, "locale", "") or settings.LANGUAGE_CODE)
+
+
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, selectors.token_hash(token)
+
+
+def _url(name: str, *args: Any) -> str:
+    return settings.BASE_URL + reverse(name, args=args)
+
+
+# --- Proving an email address and a phone number ----------------------------------------------------
+
+
+def send_recovery_email_code(*, account_email: str, address: str, request: HttpRequest | None) -> None:
+    """Mail a code to ``address`` if it is a verified address of the account ``account_email``.
+
+    SECURITY: the caller answers "if this is on your account, we've sent a code" whatever
+    happens here: an unknown account, or an address that is not the account's, sends
+    nothing and is limited exactly like a real one, so the page cannot be used to learn
+    which accounts exist or which addresses they have.
+    """
+    account_email, address = _normal_email(account_email), _normal_email(address)
+    wait = recovery_throttle.send_wait(account=account_email, target=address, ip=context_of(request).ip)
+    if wait:
+        raise _too_many_sends(wait)
+    user = selectors.recovery_account(account_email)
+    if user is None or not selectors.has_verified_email(user, address):
+        return
+    try:
+        with transaction.atomic():
+            code = issue_code(
+                user=user,
+                purpose=VerificationPurpose.RECOVERY_EMAIL,
+                target=address,
+            )
+    except CodesStopped:
+        return  # the tries are used up; the next check says so, as it does for anyone
+    _mail(
+        template="recovery/email/recovery_code",
+        to=address,
+        context={
+            "code": code,
+            "minutes": code_minutes(VerificationPurpose.RECOVERY_EMAIL),
+            "purpose": "account",
+        },
+        language=_language(user),
+    )
+
+
+def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRequest | None) -> None:
+    """Text a code to ``number`` (E.164) if it is a verified number of the account.
+
+    SECURITY: as for the email code, the same answer and the same limits whether or not
+    the number is on the account; the number's own limits (``accounts.codes.send_wait``,
+    shared with every other text message) are counted for a stand-in when there is no
+    account, so they too answer alike.
+    """
+    account_email = _normal_email(account_email)
+    ip = context_of(request).ip
+    wait = recovery_throttle.send_wait(account=account_email, target=number, ip=ip)
+    user = selectors.recovery_account(account_email)
+    owner = user if user is not None else SimpleNamespace(pk=f"recovery-{digest(account_email)}")
+    wait = max(wait, send_wait(user=owner, number=number, ip=ip))
+    if wait:
+        raise _too_many_sends(wait)
+    if user is None or not selectors.has_verified_phone(user, number):
+        return
+    try:
+        with transaction.atomic():
+            code = issue_code(
+                user=user,
+                purpose=VerificationPurpose.RECOVERY_PHONE,
+                target=number,
+            )
+    except CodesStopped:
+        return
+    with translation.override(_language(user)):
+        body = gettext(
+            "%(code)s is your Threshold account recovery code. It expires in %(minutes)d minutes. "
+            "If you aren't recovering your account, ignore this message and don't share the code."
+        ) % {"code": code, "minutes": code_minutes(VerificationPurpose.RECOVERY_PHONE)}
+    _text(to=number, body=origin_bound(body, code))
+
+
+def check_recovery_code(
+    *, account_email: str, purpose: str, target: str, code: str, request: HttpRequest | None
+) -> None:
+    """Raise ``RecoveryRefused`` unless ``code`` is the current code for ``target`` on the account.
+
+    ``purpose`` is ``VerificationPurpose.RECOVERY_EMAIL`` or ``RECOVERY_PHONE``. The code is
+    used up when it matches. SECURITY: five tries per address or number, counted for
+    unknown accounts too, and one wording for every refusal (wrong, expired, used, never
+    sent), so neither the answer nor the number of tries tells whether anything was sent.
+    """
+    if purpose not in (VerificationPurpose.RECOVERY_EMAIL, VerificationPurpose.RECOVERY_PHONE):
+        raise ValueError(purpose)
+    account_email = _normal_email(account_email)
+    target = _normal_email(target) if purpose == VerificationPurpose.RECOVERY_EMAIL else target
+    wait = recovery_throttle.try_wait(
+        purpose=purpose, account=account_email, target=target, ip=context_of(request).ip
+    )
+    if wait:
+        raise _too_many_tries(wait)
+    user = selectors.recovery_account(account_email)
+    if user is None:
+        raise _recovery_wrong_code()
+    with transaction.atomic():
+        check = check_code(user=user, purpose=purpose, target=target, code=code)
+    if check.outcome != Outcome.MATCH:
+        raise _recovery_wrong_code()
+
+
+def submit_recovery_proofs(
+    *, account_email: str, email: str, phone: str, request: HttpRequest | None
+) -> RecoveryState:
+    """Both codes matched: start the waiting period, or say where the open recovery stands.
+
+    The caller has checked both codes in this session (``check_recovery_code``). SECURITY:
+    only one waiting-period recovery per account is open at a time (a unique constraint
+    under the account's row lock); starting one tells every verified address at once, by
+    mail and by text message, with a link to cancel it.
+    """
+    user = selectors.recovery_account(account_email)
+    if (
+        user is None
+        or not selectors.has_verified_email(user, email)
+        or not selectors.has_verified_phone(user, phone)
+    ):
+        raise _recovery_wrong_code()
+    policies.require(user, Action.ACCOUNT_RECOVER, request=request)
+    now = timezone.now()
+    ctx = context_of(request)
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        existing = selectors.open_waiting_recovery(user)
+        if existing is not None:
+            if existing.expires_at is not None and existing.expires_at <= now:
+                _expire(existing, now=now)
+            else:
+                # The "ready" notice still goes to the address proved first: a second
+                # prover cannot redirect it.
+                return RecoveryState(recovery=existing, started=False)
+        token, token_digest = _new_token()
+        ready_at = now + timedelta(days=settings.RECOVERY_WAIT_DAYS)
+        recovery = AccountRecovery.objects.create(
+            user=user,
+            kind=RecoveryKind.WAITING_PERIOD,
+            status=RecoveryStatus.WAITING,
+            account_email=_normal_email(account_email),
+            proven_email=_normal_email(email),
+            proven_phone=phone,
+            requested_at=now,
+            request_ip=ctx.ip or None,
+            request_country=ctx.country,
+            language=translation.get_language() or "",
+            ready_at=ready_at,
+            expires_at=ready_at + timedelta(days=RECOVERY_COMPLETION_DAYS),
+            cancel_token_hash=token_digest,
+        )
+        record_event(
+            "account:recovery:start",
+            user=user,
+            request=request,
+            details={
+                "recovery": str(recovery.public_id),
+                "ready_at": ready_at.isoformat(),
+                "kind": recovery.kind,
+            },
+        )
+        recovery_id = recovery.pk
+        transaction.on_commit(lambda: _tell_recovery_started(recovery_id=recovery_id, cancel_token=token))
+    return RecoveryState(recovery=recovery, started=True)
+
+
+def _tell_every_address(*, user: Any, template: str, context: dict[str, Any], sms: str) -> int:
+    """Mail every verified address and text every verified phone number; returns how many were told."""
+    from threshold.accounts.selectors import verified_emails
+
+    told = 0
+    language = _language(user)
+    for address in verified_emails(user):
+        told += int(_mail(template=template, to=address, context=context, language=language))
+    for number in selectors.verified_phones(user):
+        told += int(_text(to=number, body=sms))
+    return told
+
+
+def _tell_recovery_started(*, recovery_id: int, cancel_token: str) -> int:
+    recovery = AccountRecovery.objects.select_related("user").get(pk=recovery_id)
+    user = recovery.user
+    if user is None:
+        return 0
+    cancel_url = _url("recover_cancel_link", cancel_token)
+    with translation.override(_language(user)):
+        ready = (
+            formats.date_format(timezone.localtime(recovery.ready_at), "DATE_FORMAT")
+            if recovery.ready_at
+            else ""
+        )
+        sentence = gettext(
+            "Someone proved an email address and a phone number of your account and asked to recover it "
+            "without its sign-in methods. Unless it is cancelled, they can set a new password and sign in "
+            "from %(date)s."
+        ) % {"date": ready}
+        sms = gettext(
+            "Threshold: someone asked to recover your account. If it wasn't you, cancel it: %(url)s"
+        ) % {"url": cancel_url}
+    return _tell_every_address(
+        user=user,
+        template="recovery/email/recovery_notice",
+        context={
+            "name": user.get_short_name(),
+            "sentence": sentence,
+            "cancel_url": cancel_url,
+            "recovery": recovery,
+        },
+        sms=sms,
+    )
+
+
+# --- Cancelling -------------------------------------------------------------------------------------
+
+
+def cancel_account_recovery(
+    *, recovery: AccountRecovery, request: HttpRequest | None, by: CancelledBy
+) -> bool:
+    """Cancel an open recovery; False if it was no longer open. Every address is told.
+
+    Recorded with how it was cancelled (the link, a sign-in, another recovery completed).
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        cancelled = AccountRecovery.objects.filter(pk=recovery.pk, status__in=OPEN_STATUSES).update(
+            status=RecoveryStatus.CANCELLED,
+            cancelled_at=now,
+            cancelled_by=by,
+            cancel_token_hash="",
+            completion_token_hash="",
+        )
+        if not cancelled:
+            return False
+        recovery.status, recovery.cancelled_at, recovery.cancelled_by = RecoveryStatus.CANCELLED, now, by
+        user = recovery.user
+        if user is not None:
+            record_event(
+                "account:recovery:cancel",
+                user=user,
+                request=request,
+                quiet=by == CancelledBy.SUPERSEDED,  # the completion's own alert says it
+                details={
+                    "recovery": str(recovery.public_id),
+                    "via": str(by),
+                    "by_sign_in": by == CancelledBy.SIGN_IN,
+                },
+            )
+            if by != CancelledBy.SUPERSEDED:
+                user_id = user.pk
+                transaction.on_commit(lambda: _text_every_phone(user_id=user_id, what="cancelled"))
+    return True
+
+
+def cancel_recoveries_after_sign_in(*, user: Any, request: HttpRequest | None) -> int:
+    """A full sign-in to the account cancels its open recoveries: the owner still has their methods.
+
+    SECURITY: whoever started a recovery cannot sign in (or they would not need one); a
+    sign-in with the password and second step means the owner is here, so a recovery
+    they did not ask for stops now. Returns how many were cancelled.
+    """
+    open_ones = list(
+        AccountRecovery.objects.select_related("user").filter(user=user, status__in=OPEN_STATUSES)
+    )
+    return sum(
+        int(cancel_account_recovery(recovery=r, request=request, by=CancelledBy.SIGN_IN)) for r in open_ones
+    )
+
+
+def _text_every_phone(*, user_id: int, what: str) -> int:
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return 0
+    with translation.override(_language(user)):
+        if what == "cancelled":
+            body = gettext(
+                "Threshold: a recovery of your account was cancelled. No one can use it to get in."
+            )
+        else:
+            body = gettext(
+                "Threshold: your account was recovered and a new password was set. If this wasn't you, "
+                "reset your password at %(url)s"
+            ) % {"url": _url("account_reset_password")}
+    return sum(int(_text(to=number, body=body)) for number in selectors.verified_phones(user))
+
+
+# --- The end of the wait ---------------------------------------------------------------------------
+
+
+def _expire(recovery: AccountRecovery, *, now: datetime) -> bool:
+    expired = AccountRecovery.objects.filter(pk=recovery.pk, status__in=OPEN_STATUSES).update(
+        status=RecoveryStatus.EXPIRED, completion_token_hash="", cancel_token_hash=""
+    )
+    if expired and recovery.user_id is not None:
+        record_event(
+            "account:recovery:expire",
+            user=recovery.user,
+            details={"recovery": str(recovery.public_id), "kind": recovery.kind},
+        )
+    return bool(expired)
+
+
+def mark_due_recoveries_ready(*, now: datetime | None = None) -> tuple[int, int]:
+    """Mark every waiting-period recovery whose wait is over ready, and mail its "ready" notice
+    to the address the person proved; expire open recoveries past their end.
+
+    Returns (made ready, expired). Idempotent: each row is taken under a row lock with its
+    condition checked again, so a second run, or one beside this one, skips what is done.
+    """
+    now = now or timezone.now()
+    readied = expired = 0
+    due = AccountRecovery.objects.filter(
+        kind=RecoveryKind.WAITING_PERIOD, status=RecoveryStatus.WAITING, ready_at__lte=now, expires_at__gt=now
+    ).order_by("ready_at", "pk")
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            recovery = (
+                AccountRecovery.objects.select_for_update()
+                .filter(pk=pk, status=RecoveryStatus.WAITING, ready_at__lte=now)
+                .first()
+            )
+            if recovery is None:
+                continue
+            token, token_digest = _new_token()
+            AccountRecovery.objects.filter(pk=pk).update(
+                status=RecoveryStatus.READY, completion_token_hash=token_digest, ready_notice_sent_at=now
+            )
+            record_event(
+                "account:recovery:ready",
+                user=recovery.user,
+                details={"recovery": str(recovery.public_id), "kind": recovery.kind},
+            )
+            transaction.on_commit(partial(_mail_ready_notice, recovery_id=pk, token=token))
+            readied += 1
+    overdue = AccountRecovery.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now).select_related(
+        "user"
+    )
+    for recovery in list(overdue):
+        with transaction.atomic():
+            expired += int(_expire(recovery, now=now))
+    return readied, expired
+
+
+def _mail_ready_notice(*, recovery_id: int, token: str) -> bool:
+    recovery = AccountRecovery.objects.select_related("user").get(pk=recovery_id)
+    if recovery.user is None or not recovery.proven_email:
+        return False
+    return _mail(
+        template="recovery/email/recovery_ready",
+        to=recovery.proven_email,
+        context={
+            "name": recovery.user.get_short_name(),
+            "continue_url": _url("recover_continue_link", token),
+            "expires_at": recovery.expires_at,
+            "time_zone": recovery.user.time_zone or "UTC",
+        },
+        language=_language(recovery.user),
+    )
+
+
+# --- Completing: a new password, signed in --------------------------------------------------------
+
+
+def complete_account_recovery(
+    *, recovery: AccountRecovery, request: HttpRequest | None, password: str
+) -> Any:
+    """Set the new password and close the recovery; returns the account.
+
+    Every session of the account ends and every trusted device will be asked for the
+    second step again: whoever held the lost methods, or took them, keeps no way in. A
+    lock set with "Lock my account" is lifted (recovering is how the owner gets back).
+    Other open recoveries of the account are closed. SECURITY: refused before the wait is
+    over, after cancellation or expiry, and for a reviewed request not approved; the
+    row lock and conditional update mean a recovery completes at most once.
+    """
+    from threshold.devices.services import unlock_account
+    from threshold.security.services import note_password_reset
+
+    now = timezone.now()
+    with transaction.atomic():
+        row = AccountRecovery.objects.select_for_update().filter(pk=recovery.pk).first()
+        if row is None or row.user_id is None:
+            raise RecoveryRefused(gettext("This recovery can't be completed."), code="not_found")
+        if row.status not in OPEN_STATUSES or (row.expires_at is not None and row.expires_at <= now):
+            raise RecoveryRefused(
+                gettext("This recovery was cancelled or has ended. You can start a new one."), code="closed"
+            )
+        if (
+            row.ready_at is None
+            or row.ready_at > now
+            or (row.kind == RecoveryKind.REVIEWED and row.status != RecoveryStatus.READY)
+        ):
+            raise RecoveryRefused(gettext("This recovery isn't ready yet."), code="not_ready")
+        user = User.objects.select_for_update().get(pk=row.user_id)
+        AccountRecovery.objects.filter(pk=row.pk).update(
+            status=RecoveryStatus.COMPLETED, completed_at=now, completion_token_hash="", cancel_token_hash=""
+        )
+        sessions = UserSession.objects.filter(user=user).count()
+        user.set_password(password)
+        user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        note_password_reset(request=None, user=user)  # ends every session, forgets trusted devices
+        unlock_account(user=user, request=request, via="account_recovery")
+        for other in AccountRecovery.objects.select_related("user").filter(
+            user=user, status__in=OPEN_STATUSES
+        ):
+            cancel_account_recovery(recovery=other, request=request, by=CancelledBy.SUPERSEDED)
+        record_event(
+            "account:recovery:complete",
+            user=user,
+            request=request,
+            details={"recovery": str(row.public_id), "kind": row.kind, "sessions_ended": sessions},
+        )
+        user_id = user.pk
+        transaction.on_commit(lambda: _text_every_phone(user_id=user_id, what="completed"))
+    recovery.status = RecoveryStatus.COMPLETED
+    return user
+
+
+def sign_in_after_recovery(
+    *, request: HttpRequest, user: Any, password: str, redirect_url: str
+) -> HttpResponse | None:
+    """Sign the person in with the password they just set, through allauth's own sign-in.
+
+    allauth's ``LoginForm.login`` is its public way to sign someone in with a password:
+    the same throttling, signals, device and activity records as a sign-in on the page,
+    and a recorded authentication, so the session counts as a fresh sign-in and can
+    remove the lost methods at once. The second step is skipped for this one sign-in, as
+    for a Temporary Access Pass: the recovery is the proof, and the methods are what was
+    lost. The session is then marked as made by a recovery (the key the cooling-off rule
+    reads). Returns allauth's response, or None when the sign-in did not happen (then the
+    person signs in as usual).
+    """
+    from threshold.accounts.allauth_forms import LoginForm
+
+    # SECURITY: the mark that lets this one sign-in skip the second step lives on the
+    # request only, never in the session, so nothing of it can outlast this request.
+    setattr(request, SIGN_IN_PROVEN_BY, selectors.ACCOUNT_RECOVERY)
+    try:
+        form = LoginForm(data={"login": user.email, "password": password}, request=request)
+        response = form.login(request, redirect_url=redirect_url) if form.is_valid() else None
+    finally:
+        delattr(request, SIGN_IN_PROVEN_BY)
+    if response is None or not request.user.is_authenticated or request.user.pk != user.pk:
+        return None
+    request.session[selectors.RESET_BY_SESSION_KEY] = selectors.ACCOUNT_RECOVERY
+    return response  # type: ignore[no-any-return]
+
+
+def complete_recovery_and_sign_in(
+    *, recovery: AccountRecovery, request: HttpRequest, password: str, redirect_url: str
+) -> HttpResponse | None:
+    """The shared end of every recovery: new password, every other session ended, signed in.
+
+    Raises ``RecoveryRefused`` when the recovery cannot be completed (nothing changes);
+    returns None when it was completed but the sign-in did not happen.
+    """
+    user = complete_account_recovery(recovery=recovery, request=request, password=password)
+    return sign_in_after_recovery(request=request, user=user, password=password, redirect_url=redirect_url)
+
+
+# --- A request reviewed by our support team -------------------------------------------------------
+
+
+def send_contact_code(*, contact_email: str, request: HttpRequest | None) -> None:
+    """Mail a code to the contact address of a request for review, before it is queued.
+
+    SECURITY: no unproved address reaches the queue (or receives the decision), and the
+    sending is limited per contact address and per client address; the account named is
+    not looked at here at all.
+    """
+    contact = _normal_email(contact_email)
+    wait = recovery_throttle.request_wait(contact=contact, ip=context_of(request).ip)
+    if wait:
+        raise _too_many_sends(wait)
+    try:
+        with transaction.atomic():
+            code = issue_code(user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact)
+    except CodesStopped as exc:
+        raise _too_many_tries(max(60, int((exc.until - timezone.now()).total_seconds()))) from exc
+    _mail(
+        template="recovery/email/recovery_code",
+        to=contact,
+        context={
+            "code": code,
+            "minutes": code_minutes(VerificationPurpose.RECOVERY_CONTACT),
+            "purpose": "contact",
+        },
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
+
+
+def queue_recovery_request(
+    *, account_email: str, contact_email: str, claims: dict[str, str], code: str, request: HttpRequest | None
+) -> AccountRecovery:
+    """Check the contact address's code and put the request in the operators' queue.
+
+    SECURITY: a request naming no account is kept too (with no user), and the person is
+    told exactly the same, so the form says nothing about which accounts exist.
+    """
+    contact = _normal_email(contact_email)
+    account_email = _normal_email(account_email)
+    wait = recovery_throttle.try_wait(
+        purpose="contact", account=contact, target=contact, ip=context_of(request).ip
+    )
+    if wait:
+        raise _too_many_tries(wait)
+    ctx = context_of(request)
+    with transaction.atomic():
+        check = check_code(user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact, code=code)
+        if check.outcome == Outcome.MATCH:
+            user = selectors.recovery_account(account_email)
+            recovery = AccountRecovery.objects.create(
+                user=user,
+                kind=RecoveryKind.REVIEWED,
+                status=RecoveryStatus.WAITING,
+                account_email=account_email,
+                contact_email=contact,
+                claims={k: str(v)[:2000] for k, v in claims.items() if v},
+                request_ip=ctx.ip or None,
+                request_country=ctx.country,
+                language=translation.get_language() or "",
+            )
+            record_event(
+                "account:recovery:request",
+                user=user,
+                request=request,
+                subject_label=account_email,
+                details={"recovery": str(recovery.public_id), "kind": recovery.kind},
+            )
+            recovery_id = recovery.pk
+            transaction.on_commit(
+                partial(_mail_contact, recovery_id=recovery_id, template="request_received")
+            )
+            return recovery
+    raise _recovery_wrong_code()
+
+
+def _mail_contact(*, recovery_id: int, template: str, token: str = "") -> bool:
+    recovery = AccountRecovery.objects.get(pk=recovery_id)
+    context: dict[str, Any] = {
+        "account_email": recovery.account_email,
+        "note": recovery.note,
+        "password_reset_url": _url("account_reset_password"),
+        "request_url": _url("recover_request"),
+        "hours": APPROVAL_LINK_HOURS,
+    }
+    if token:
+        context["complete_url"] = _url("recover_complete_link", token)
+    return _mail(
+        template=f"recovery/email/{template}",
+        to=recovery.contact_email,
+        context=context,
+        language=recovery.language or settings.LANGUAGE_CODE,
+    )
+
+
+def decide_recovery_request(
+    *, recovery: AccountRecovery, staff_user: Any, approve: bool, note: str, request: HttpRequest | None
+) -> AccountRecovery:
+    """An operator's decision on a reviewed request, recorded and mailed to the contact address.
+
+    Approval tells every verified address of the account at once (mail and text message,
+    with a link to cancel) and mails the contact address a single-use completion link that
+    works for 48 hours. Denial mails a calm note of what they can do. SECURITY: only staff
+    decide, each request once (row lock); a request naming no account cannot be approved.
+    """
+    if not getattr(staff_user, "is_staff", False) or not getattr(staff_user, "is_active", False):
+        raise PermissionDenied
+    now = timezone.now()
+    note = note.strip()[:2000]
+    with transaction.atomic():
+        row = AccountRecovery.objects.select_for_update().filter(pk=recovery.pk).first()
+        if (
+            row is None
+            or row.kind != RecoveryKind.REVIEWED
+            or row.status != RecoveryStatus.WAITING
+            or row.decision
+        ):
+            raise RecoveryRefused(gettext("This request has already been decided or closed."), code="decided")
+        if approve and row.user is None:
+            raise RecoveryRefused(
+                gettext("No account has this email address, so there is nothing to recover."),
+                code="no_account",
+            )
+        changes: dict[str, Any] = {"decided_by": staff_user, "decided_at": now, "note": note}
+        details = {"recovery": str(row.public_id), "kind": row.kind}
+        if approve:
+            token, token_digest = _new_token()
+            cancel_token, cancel_digest = _new_token()
+            changes.update(
+                decision=Decision.APPROVED,
+                status=RecoveryStatus.READY,
+                ready_at=now,
+                expires_at=now + timedelta(hours=APPROVAL_LINK_HOURS),
+                completion_token_hash=token_digest,
+                cancel_token_hash=cancel_digest,
+            )
+        else:
+            changes.update(decision=Decision.DENIED, status=RecoveryStatus.DENIED)
+        for field, value in changes.items():
+            setattr(row, field, value)
+        row.save(update_fields=list(changes))
+        record_event(
+            "account:recovery:approve" if approve else "account:recovery:deny",
+            user=row.user,
+            request=request,
+            actor=staff_user,
+            subject_label=row.account_email,
+            details=details,
+        )
+        row_id = row.pk
+        if approve:
+            transaction.on_commit(
+                partial(_mail_contact, recovery_id=row_id, template="request_approved", token=token)
+            )
+            transaction.on_commit(
+                partial(_tell_request_approved, recovery_id=row_id, cancel_token=cancel_token)
+            )
+        else:
+            transaction.on_commit(partial(_mail_contact, recovery_id=row_id, template="request_denied"))
+    recovery.status, recovery.decision = row.status, row.decision
+    return row
+
+
+def _tell_request_approved(*, recovery_id: int, cancel_token: str) -> int:
+    recovery = AccountRecovery.objects.select_related("user").get(pk=recovery_id)
+    user = recovery.user
+    if user is None:
+        return 0
+    cancel_url = _url("recover_cancel_link", cancel_token)
+    with translation.override(_language(user)):
+        sentence = gettext(
+            "Our support team approved a request to recover your account from someone who could no longer "
+            "sign in. They have been sent a link to set a new password, which works for %(hours)d hours."
+        ) % {"hours": APPROVAL_LINK_HOURS}
+        sms = gettext(
+            "Threshold: a request to recover your account was approved. If it wasn't you, cancel it: %(url)s"
+        ) % {"url": cancel_url}
+    return _tell_every_address(
+        user=user,
+        template="recovery/email/recovery_notice",
+        context={
+            "name": user.get_short_name(),
+            "sentence": sentence,
+            "cancel_url": cancel_url,
+            "recovery": recovery,
+        },
+        sms=sms,
+    )

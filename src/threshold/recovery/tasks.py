@@ -25,3 +25,17 @@ def build_data_export(export_id: int) -> bool:
     from threshold.recovery.services import build_data_export as build
 
     return build(export_id=export_id)
+
+
+@task()
+def ready_due_recoveries() -> dict[str, int]:
+    """Mark account recoveries whose waiting period is over ready (mailing the "ready" notice),
+    and expire those past their end (see ``services.mark_due_recoveries_ready``).
+
+    Idempotent. Enqueue it hourly from a scheduler, or run ``threshold ready_due_recoveries``
+    from cron: a recovery becomes ready at most that much after its waiting period ends.
+    """
+    from threshold.recovery.services import mark_due_recoveries_ready
+
+    readied, expired = mark_due_recoveries_ready()
+    return {"ready": readied, "expired": expired}

@@ -22,4 +22,35 @@ urlpatterns = [
     path("recover/set-up/codes/", views.set_up_codes, name="recovery_set_up_codes"),
     path("recover/set-up/not-now/", views.set_up_dismiss, name="recovery_set_up_dismiss"),
     path("recover/access-pass/", views.access_pass_sign_in, name="access_pass_sign_in"),
+    # Account recovery (signed out)
+    path("recover/second-method/", views.recover_second_method, name="recover_second_method"),
+    path(
+        "recover/second-method/email/", views.recover_second_method_email, name="recover_second_method_email"
+    ),
+    path(
+        "recover/second-method/phone/", views.recover_second_method_phone, name="recover_second_method_phone"
+    ),
+    path(
+        "recover/second-method/waiting/",
+        views.recover_second_method_waiting,
+        name="recover_second_method_waiting",
+    ),
+    path(
+        "recover/second-method/new-password/",
+        views.recover_second_method_password,
+        name="recover_second_method_password",
+    ),
+    path("recover/second-method/continue/", views.recover_continue, name="recover_continue"),
+    path(
+        "recover/second-method/continue/<str:token>/",
+        views.recover_continue_link,
+        name="recover_continue_link",
+    ),
+    path("recover/cancel/", views.recover_cancel, name="recover_cancel"),
+    path("recover/cancel/<str:token>/", views.recover_cancel_link, name="recover_cancel_link"),
+    path("recover/request/", views.recover_request, name="recover_request"),
+    path("recover/request/confirm/", views.recover_request_confirm, name="recover_request_confirm"),
+    path("recover/request/sent/", views.recover_request_sent, name="recover_request_sent"),
+    path("recover/complete/", views.recover_complete, name="recover_complete"),
+    path("recover/complete/<str:token>/", views.recover_complete_link, name="recover_complete_link"),
 ]

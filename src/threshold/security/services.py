@@ -763,8 +763,10 @@ def second_step_needed(*, request: HttpRequest, user: Any) -> bool:
         return True  # the organisation asks for one on an unfamiliar sign-in, trusted device or not
     if not selectors.two_step_required(user):
         return False
-    if selectors.sign_in_proven_by(request) == "access_pass":
-        return False  # the pass is the proof, issued because the other methods were lost
+    if selectors.sign_in_proven_by(request) in selectors.VOUCHED_RESETS:
+        # The pass, or the completed account recovery (both codes and the wait, or an
+        # operator's approval), is the proof: the other methods are what was lost.
+        return False
     if selectors.used_passwordless_passkey(request, user):
         return False  # a passkey is already something you have and something you are
     device = selectors.trusted_device_for(request, user)
