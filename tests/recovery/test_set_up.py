@@ -44,6 +44,7 @@ def test_a_recovery_code_leads_to_a_new_method_and_new_codes(
     assert "You have 9 recovery codes left." in page
     assert page.count("To do") == 2 and "Done" not in page
     assert "/accounts/2fa/webauthn/add/" in page  # the authenticator app is there already
+    assert "Lost the phone with your authenticator app? Remove the old app on Security info" in page
     assert BANNER in client.get("/").content.decode()
 
     # 1. A new method: a passkey, through Security info's own page.

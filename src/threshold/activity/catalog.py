@@ -408,7 +408,9 @@ _TYPES = [
         Category.CHANGE,
         Severity.WARNING,
         notify_user=True,
-        alert=_("Your account was unlocked by a password reset or an account recovery. You can sign in again."),
+        alert=_(
+            "Your account was unlocked by a password reset or an account recovery. You can sign in again."
+        ),
     ),
     EventType(
         "account:signin:locked",

@@ -422,6 +422,7 @@ def set_up(request: HttpRequest) -> HttpResponse:
             "method_kinds": MethodKind,
             "phones": security_selectors.phones_for_text_messages(user).exists(),
             "via_pass": progress.via == selectors.ACCESS_PASS,
+            "has_authenticator_app": security_selectors.has_authenticator_app(user),
         },
     )
 
