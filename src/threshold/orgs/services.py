@@ -597,6 +597,16 @@ def _throttle_console(*, actor: Any, action: str) -> None:
         raise ConsoleThrottled(CONSOLE_THROTTLE_SECONDS)
 
 
+def _admit(
+    *, organization: Organization, actor: Any, action: str, request: HttpRequest | None, member: Any = None
+) -> None:
+    """Before every console action: the role check for this organisation, then a recent sign-in."""
+    _console_organization(
+        organization=organization, actor=actor, action=action, request=request, member=member
+    )
+    _fresh(request=request, actor=actor)
+
+
 def _fresh(*, request: HttpRequest | None, actor: Any) -> None:
     from threshold.security.services import ensure_fresh_sign_in
 
@@ -666,14 +676,13 @@ def reset_member_password(
     from threshold.orgs.policies import ConsoleAction
     from threshold.security.models import TrustReason
 
-    _console_organization(
+    _admit(
         organization=organization,
         actor=actor,
         action=ConsoleAction.MEMBER_RESET_PASSWORD,
         request=request,
         member=member,
     )
-    _fresh(request=request, actor=actor)
     _throttle_console(actor=actor, action="password")
     password = new_temporary_password()
     with transaction.atomic():
@@ -708,14 +717,13 @@ def require_new_methods(
     from threshold.orgs.policies import ConsoleAction
     from threshold.security.models import RecoveryCode, SignInMethod, TrustReason
 
-    _console_organization(
+    _admit(
         organization=organization,
         actor=actor,
         action=ConsoleAction.MEMBER_RESET_METHODS,
         request=request,
         member=member,
     )
-    _fresh(request=request, actor=actor)
     _throttle_console(actor=actor, action="methods")
     with transaction.atomic():
         row = _home_member(organization, member)
@@ -749,14 +757,13 @@ def revoke_member_sessions(
     from threshold.orgs.policies import ConsoleAction
     from threshold.security.models import TrustReason
 
-    _console_organization(
+    _admit(
         organization=organization,
         actor=actor,
         action=ConsoleAction.MEMBER_REVOKE_SESSIONS,
         request=request,
         member=member,
     )
-    _fresh(request=request, actor=actor)
     with transaction.atomic():
         _home_member(organization, member)
         ended = _end_sessions_of(member)
@@ -784,14 +791,13 @@ def issue_member_access_pass(
     from threshold.orgs.policies import ConsoleAction
     from threshold.recovery.services import issue_access_pass
 
-    _console_organization(
+    _admit(
         organization=organization,
         actor=actor,
         action=ConsoleAction.MEMBER_ISSUE_ACCESS_PASS,
         request=request,
         member=member,
     )
-    _fresh(request=request, actor=actor)
     _throttle_console(actor=actor, action="access_pass")
     with transaction.atomic():
         _home_member(organization, member)
@@ -827,14 +833,13 @@ def block_member_sign_in(
     """
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
+    _admit(
         organization=organization,
         actor=actor,
         action=ConsoleAction.MEMBER_BLOCK,
         request=request,
         member=member,
     )
-    _fresh(request=request, actor=actor)
     with transaction.atomic():
         _home_member(organization, member)
         blocked = User.objects.filter(pk=member.pk, is_active=True).update(is_active=False)
@@ -858,14 +863,13 @@ def unblock_member_sign_in(
     """Let the member sign in again; False if they were not blocked. Their own lock stays."""
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
+    _admit(
         organization=organization,
         actor=actor,
         action=ConsoleAction.MEMBER_BLOCK,
         request=request,
         member=member,
     )
-    _fresh(request=request, actor=actor)
     with transaction.atomic():
         _home_member(organization, member)
         if member.closes_at is not None or member.closed_at is not None:
@@ -900,14 +904,13 @@ def remove_member_from_organization(
 
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
+    _admit(
         organization=organization,
         actor=actor,
         action=ConsoleAction.MEMBER_REMOVE,
         request=request,
         member=member,
     )
-    _fresh(request=request, actor=actor)
     with transaction.atomic():
         list(Membership.objects.select_for_update().filter(organization=organization, role=Role.GLOBAL_ADMIN))
         row = _in_organization(member, organization)
@@ -947,10 +950,7 @@ def set_admin_role(
     """Promote or demote one of the organisation's own people (set_member_role does the change)."""
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
-        organization=organization, actor=actor, action=ConsoleAction.ADMINS_MANAGE, request=request
-    )
-    _fresh(request=request, actor=actor)
+    _admit(organization=organization, actor=actor, action=ConsoleAction.ADMINS_MANAGE, request=request)
     if (
         Role(role) != Role.MEMBER
         and not Membership.objects.filter(user=member, organization=organization, home=True).exists()
@@ -969,10 +969,7 @@ def change_policy_from_console(
     """The Policies page: a global admin's check and fresh sign-in, then update_policy."""
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
-        organization=organization, actor=actor, action=ConsoleAction.POLICY_CHANGE, request=request
-    )
-    _fresh(request=request, actor=actor)
+    _admit(organization=organization, actor=actor, action=ConsoleAction.POLICY_CHANGE, request=request)
     return update_policy(organization=organization, actor=actor, request=request, changes=changes)
 
 
@@ -988,10 +985,7 @@ def change_branding_from_console(
     """The Branding page: a global admin's check and fresh sign-in, then update_branding."""
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
-        organization=organization, actor=actor, action=ConsoleAction.BRANDING_CHANGE, request=request
-    )
-    _fresh(request=request, actor=actor)
+    _admit(organization=organization, actor=actor, action=ConsoleAction.BRANDING_CHANGE, request=request)
     return update_branding(
         organization=organization,
         actor=actor,
@@ -1015,10 +1009,7 @@ def invite_from_console(
     """Invite one person by email (invite_member creates the work account and mails the link)."""
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
-        organization=organization, actor=actor, action=ConsoleAction.MEMBER_INVITE, request=request
-    )
-    _fresh(request=request, actor=actor)
+    _admit(organization=organization, actor=actor, action=ConsoleAction.MEMBER_INVITE, request=request)
     return invite_member(
         organization=organization,
         actor=actor,
@@ -1076,10 +1067,7 @@ def import_members(
 
     from threshold.orgs.policies import ConsoleAction
 
-    _console_organization(
-        organization=organization, actor=actor, action=ConsoleAction.MEMBER_INVITE, request=request
-    )
-    _fresh(request=request, actor=actor)
+    _admit(organization=organization, actor=actor, action=ConsoleAction.MEMBER_INVITE, request=request)
     if len(data) > MAX_IMPORT_BYTES:
         raise ImportRefused(
             _("The file is larger than %(size)d KB. Split it into smaller files.")
