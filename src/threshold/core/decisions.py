@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -26,3 +28,10 @@ class Decision:
     @classmethod
     def deny(cls, reason_code: str, message: str, *, locked_by: str = "") -> Decision:
         return cls(allowed=False, reason_code=reason_code, locked_by=locked_by, message=message)
+
+    @property
+    def sentence(self) -> str:
+        """The refusal as the person reads it: "Managed by Contoso: <reason>" when an organisation decided."""
+        if self.locked_by:
+            return _("Managed by %(org)s: %(reason)s") % {"org": self.locked_by, "reason": self.message}
+        return str(self.message or _("Your organization does not allow this change."))

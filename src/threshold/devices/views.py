@@ -16,11 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from threshold.core.errors import PolicyDenied
 from threshold.devices import selectors, services
 from threshold.devices.forms import RenameDeviceForm, SignOutEverywhereForm
-from threshold.orgs.middleware import lock_message
 
 
 def _denied(request: HttpRequest, exc: PolicyDenied) -> HttpResponse:
-    messages.error(request, lock_message(exc.decision))
+    messages.error(request, exc.decision.sentence)
     return redirect("devices")
 
 

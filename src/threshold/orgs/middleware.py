@@ -63,12 +63,6 @@ BACK_TO = (
 )
 
 
-def lock_message(decision: Any) -> str:
-    if decision.locked_by:
-        return _("Managed by %(org)s: %(reason)s") % {"org": decision.locked_by, "reason": decision.message}
-    return str(decision.message or _("Your organization does not allow this change."))
-
-
 def _sign_in_times(request: HttpRequest, user: Any) -> list[float]:
     records = get_authentication_records(request, user)
     return [float(r["at"]) for r in records if isinstance(r, dict) and isinstance(r.get("at"), int | float)]
@@ -107,7 +101,7 @@ class OrganizationPolicyMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, PolicyDenied):
             return None
-        message = lock_message(exception.decision)
+        message = exception.decision.sentence
         if request.method == "POST":
             messages.error(request, message)
             return redirect(_back(request))

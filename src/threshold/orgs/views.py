@@ -20,7 +20,6 @@ from threshold.accounts import photos
 from threshold.core.errors import PolicyDenied
 from threshold.orgs import policies, selectors, services
 from threshold.orgs.forms import FirstPasswordForm
-from threshold.orgs.middleware import lock_message
 
 
 @login_required
@@ -43,7 +42,7 @@ def leave(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     try:
         services.leave_organization(user=request.user, request=request, membership=membership)
     except PolicyDenied as exc:
-        messages.error(request, lock_message(exc.decision))
+        messages.error(request, exc.decision.sentence)
     else:
         messages.success(request, _("You left %(org)s.") % {"org": membership.organization.name})
     return redirect("organizations")

@@ -31,7 +31,6 @@ from threshold.accounts.models import VerificationPurpose
 from threshold.accounts.phones import display_phone_number
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.orgs import policies
-from threshold.orgs.middleware import lock_message
 from threshold.orgs.policies import Action
 from threshold.recovery import selectors, services
 from threshold.recovery.forms import (
@@ -80,7 +79,7 @@ def export(request: HttpRequest) -> HttpResponse:
         messages.info(request, exc.message)
         return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": reverse("privacy")}))
     except PolicyDenied as exc:
-        messages.error(request, lock_message(exc.decision))
+        messages.error(request, exc.decision.sentence)
         return redirect("privacy")
     return redirect(reverse("privacy") + "#export")
 
@@ -107,7 +106,7 @@ def download(request: HttpRequest, public_id: Any) -> HttpResponse:
 def close(request: HttpRequest) -> HttpResponse:
     decision = policies.evaluate(request.user, Action.ACCOUNT_CLOSE)
     if not decision.allowed:
-        messages.error(request, lock_message(decision))  # the page's button is not drawn either
+        messages.error(request, decision.sentence)  # the page's button is not drawn either
         return redirect("privacy")
     form = CloseAccountForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -121,7 +120,7 @@ def close(request: HttpRequest) -> HttpResponse:
         except FreshSignInRequired as exc:
             return _reauthenticate(request, exc.message)
         except PolicyDenied as exc:
-            messages.error(request, lock_message(exc.decision))
+            messages.error(request, exc.decision.sentence)
             return redirect("privacy")
         except services.AlreadyClosing:
             return redirect("account_reopen")
@@ -438,7 +437,7 @@ def set_up_codes(request: HttpRequest) -> HttpResponse:
             reverse("account_reauthenticate") + "?" + urlencode({"next": reverse("recovery_set_up")})
         )
     except PolicyDenied as exc:
-        messages.error(request, exc.decision.message or _("Your organization does not allow this change."))
+        messages.error(request, exc.decision.sentence)
         return redirect("recovery_set_up")
     keep_new_codes(request, codes, then=reverse("recovery_set_up"))
     return redirect("security_recovery_codes")

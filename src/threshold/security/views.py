@@ -22,7 +22,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.orgs import policies
-from threshold.orgs.middleware import lock_message
 from threshold.orgs.policies import Action
 from threshold.security import selectors, services, trust, webauthn
 from threshold.security.forms import (
@@ -60,7 +59,7 @@ def handles_refusals(view: View) -> View:
         except FreshSignInRequired as exc:
             return _reauthenticate(request, exc.message)
         except PolicyDenied as exc:
-            messages.error(request, lock_message(exc.decision))
+            messages.error(request, exc.decision.sentence)
             return redirect("security_info")
         except services.Refused as exc:
             messages.error(request, exc.message)
