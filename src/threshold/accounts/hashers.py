@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -102,6 +103,20 @@ def hashing_pool() -> HashingPool:
     return pool
 
 
+def normalize_password(password: str) -> str:
+    """The password as it is hashed and checked: Unicode NFKC (NIST SP 800-63B-4 §3.1.1.2).
+
+    SECURITY: the same password typed on two keyboards can arrive as different code points
+    ("é" as one character, NFC, or as "e" and a combining accent, NFD, as some macOS and
+    mobile keyboards send it); each must sign in. NFKC rather than NFC, because NIST names
+    the compatibility forms (NFKC or NFKD) and because they also make full-width letters
+    and digits (typed through East Asian input methods) and ligatures equal to the ordinary
+    ones a person thinks they typed. The few distinct characters it merges (a full-width
+    "A" and "A", "ﬁ" and "fi") cost a guesser's search space next to nothing.
+    """
+    return unicodedata.normalize("NFKC", password)
+
+
 class BoundedArgon2idHasher(Argon2PasswordHasher):
     """Argon2id, m=19 MiB, t=2, p=1 (OWASP's minimum; RFC 9106's second recommended option
     needs 64 MiB, which four parallel sign-ins on a small server cannot afford).
@@ -112,17 +127,24 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
     attempts then takes neither every core nor every request thread from the rest of the
     portal: attempts beyond the queue are answered 503 at once, before any password is checked
     (bench/README.md, "Benchmarks"). The parameters, and so the cost of each guess, are unchanged.
+
+    The password is normalised (``normalize_password``) before it is hashed and before it
+    is checked; the algorithm's name, ``argon2nfkc``, tells these hashes from the ones made
+    before normalisation (``UnnormalizedArgon2idHasher``).
     """
 
-    algorithm = "argon2"
+    algorithm = "argon2nfkc"
     time_cost = 2
     memory_cost = 19 * 1024
     parallelism = 1
 
     def encode(self, password: str, salt: str) -> str:
-        return hashing_pool().run(super().encode, password, salt)
+        return hashing_pool().run(super().encode, normalize_password(password), salt)
 
     def verify(self, password: str, encoded: str) -> bool:
+        return self._verify(normalize_password(password), encoded)
+
+    def _verify(self, password: str, encoded: str) -> bool:
         return hashing_pool().run(super().verify, password, encoded)
 
     def harden_runtime(self, password: str, encoded: str) -> None:
@@ -131,3 +153,25 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
 
     def params(self) -> Any:
         return super().params()
+
+
+class UnnormalizedArgon2idHasher(BoundedArgon2idHasher):
+    """Checks the ``argon2`` hashes made before passwords were normalised; never makes one.
+
+    The normalised form is tried first (a password set in NFC and now typed in NFD), then
+    the password exactly as typed (one set in a form that normalisation changes). Being
+    second in ``PASSWORD_HASHERS``, a hash it accepts is made again by the first hasher at
+    that sign-in (Django's upgrade on a changed algorithm), so old hashes fade out as
+    their owners sign in.
+    """
+
+    algorithm = "argon2"
+
+    def encode(self, password: str, salt: str) -> str:
+        return hashing_pool().run(Argon2PasswordHasher.encode, self, password, salt)
+
+    def verify(self, password: str, encoded: str) -> bool:
+        normalized = normalize_password(password)
+        if self._verify(normalized, encoded):
+            return True
+        return normalized != password and self._verify(password, encoded)
