@@ -635,12 +635,11 @@ def check_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow
     user = _flow_user(flow)
     _take_check(request=request, user=user)
     key = _tries_key(flow)
-    cache.add(key, 0, settings.PHONE_CODE_TRY_WINDOW)
-    try:
-        tries = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, settings.PHONE_CODE_TRY_WINDOW)
-        tries = 1
+    # SECURITY: counted before the code is compared, in one atomic step (the database
+    # cache's own incr is a read then a write), so parallel guesses cannot pass the limit.
+    tries = sign_in_throttle.increment(key, settings.PHONE_CODE_TRY_WINDOW)
+    if tries is None:
+        raise _reset_throttled(request=request, user=user, wait=1, step="code")
     if tries > settings.PHONE_CODE_MAX_TRIES:
         raise _codes_stopped()
     if user is None or not selectors.is_reset_target(user, flow.target):
@@ -785,7 +784,7 @@ def verify_reset_second_step(
     per-account limit on wrong answers, recorded as reset events.
     """
     user = _proven_user(flow)
-    wait = security_throttle.second_step_wait(user)
+    wait = security_throttle.begin_second_step(user)
     if wait:
         raise _reset_throttled(request=request, user=user, wait=wait, step="second_step")
     refusal = gettext("That didn't work. Check it and try again, or choose another way.")
@@ -818,7 +817,6 @@ def verify_reset_second_step(
             form.authenticator.record_usage()
             security_services.note_authenticator_used(authenticator=form.authenticator)
     if not ok:
-        security_throttle.record_second_step_failure(user)
         record_event(
             "account:password:reset:second_step:failure",
             user=user,

@@ -792,7 +792,7 @@ def verify_second_step(
     credential: Any = None,
 ) -> None:
     """Check the code (or the passkey's answer) for the chosen way; raise ``Refused`` with what to do if it is wrong."""
-    wait = throttle.second_step_wait(user)
+    wait = throttle.begin_second_step(user)
     if wait:
         record_event(
             "account:signin:second_step:throttled",
@@ -838,7 +838,6 @@ def verify_second_step(
     else:
         ok = False
     if not ok:
-        throttle.record_second_step_failure(user)
         record_event(
             "account:signin:second_step:failure",
             user=user,
@@ -1234,7 +1233,7 @@ def confirm_removal(
     """
     if removal.user_id != user.pk or not removal.pending:
         raise Refused(_("This change is no longer waiting."), code="not_pending")
-    wait = throttle.second_step_wait(user)
+    wait = throttle.begin_second_step(user)
     if wait:
         raise Refused(
             ngettext(
@@ -1254,7 +1253,6 @@ def confirm_removal(
         credential=credential,
     )
     if not proved:
-        throttle.record_second_step_failure(user)
         record_event(
             "account:reauth:failure",
             user=user,
