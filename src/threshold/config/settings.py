@@ -247,6 +247,10 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds "last seen" may lag (threshold.account
 # --- Sessions and cookies ---------------------------------------------------------------
 SESSION_COOKIE_AGE = 30 * 24 * 3600  # "Keep me signed in": 30 days; otherwise until the browser closes
 SESSION_COOKIE_HTTPONLY = True
+# SECURITY: messages ("Successfully signed in as ada@example.com") are kept in the session on
+# the server. Django's default keeps them in a cookie of their own, signed but readable, so
+# the email address travelled in every request and sat in the browser's cookie store.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_NAME = "__Host-threshold_session" if HTTPS else "threshold_session"
