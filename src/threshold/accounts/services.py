@@ -215,9 +215,11 @@ def _ensure_code_send_allowed(*, user: User, request: HttpRequest | None, number
     )
 
 
-def _issue_phone_code(*, user: User, number: str) -> str:
+def _issue_phone_code(*, user: User, request: HttpRequest | None, number: str) -> str:
     try:
-        return codes.issue_code(user=user, purpose=VerificationPurpose.PHONE, target=number)
+        return codes.issue_code(
+            user=user, purpose=VerificationPurpose.PHONE, target=number, flow=codes.flow_of(request)
+        )
     except codes.CodesStopped as exc:
         raise _stopped_error(exc.until) from exc
 
@@ -265,7 +267,7 @@ def add_phone_number(*, user: User, request: HttpRequest | None, number: str) ->
     try:
         with transaction.atomic():
             phone = PhoneNumber.objects.create(user=user, number=number)
-            code = _issue_phone_code(user=user, number=number)
+            code = _issue_phone_code(user=user, request=request, number=number)
             record_event("account:phone:add", user=user, request=request, details={"number": number})
     except IntegrityError as exc:  # the same number added twice at once
         raise ValidationError(_("You've already added this phone number."), code="duplicate") from exc
@@ -278,7 +280,7 @@ def send_phone_code(*, user: User, request: HttpRequest | None, phone: PhoneNumb
         raise ValidationError(_("This phone number is already verified."), code="already_verified")
     _ensure_code_send_allowed(user=user, request=request, number=phone.number)
     with transaction.atomic():
-        code = _issue_phone_code(user=user, number=phone.number)
+        code = _issue_phone_code(user=user, request=request, number=phone.number)
     return _text_code(user=user, number=phone.number, code=code)
 
 
@@ -291,7 +293,13 @@ def verify_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
         raise ValidationError(_("This phone number is already verified."), code="already_verified")
     now = timezone.now()
     with transaction.atomic():
-        check = codes.check_code(user=user, purpose=VerificationPurpose.PHONE, target=phone.number, code=code)
+        check = codes.check_code(
+            user=user,
+            purpose=VerificationPurpose.PHONE,
+            target=phone.number,
+            flow=codes.flow_of(request),
+            code=code,
+        )
         if check.outcome == codes.Outcome.MATCH:
             PhoneNumber.objects.filter(pk=phone.pk).update(verified_at=now)
             phone.verified_at = now

@@ -42,7 +42,15 @@ from django.utils.translation import gettext, ngettext
 from threshold.accounts import codes as phone_codes
 from threshold.accounts import throttle
 from threshold.accounts import throttle as sign_in_throttle
-from threshold.accounts.codes import CodesStopped, Outcome, check_code, issue_code, origin_bound, send_wait
+from threshold.accounts.codes import (
+    CodesStopped,
+    Outcome,
+    check_code,
+    flow_of,
+    issue_code,
+    origin_bound,
+    send_wait,
+)
 from threshold.accounts.models import User, VerificationPurpose
 from threshold.accounts.throttle import digest
 from threshold.activity.models import Result, SecurityEvent
@@ -541,7 +549,9 @@ def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow,
         # The message goes out inside the transaction: if it cannot be sent, the new code
         # is not saved and no "sent" event claims otherwise.
         with transaction.atomic():
-            code, token = phone_codes.issue_code_and_link(user=user, purpose=purpose, target=target)
+            code, token = phone_codes.issue_code_and_link(
+                user=user, purpose=purpose, target=target, flow=phone_codes.flow_of(request)
+            )
             record_event(
                 "account:password:reset:code_sent",
                 user=user,
@@ -648,7 +658,11 @@ def check_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow
         raise _wrong_code()
     with transaction.atomic():
         check = phone_codes.check_code(
-            user=user, purpose=VerificationPurpose.PASSWORD_RESET, target=flow.target, code=code
+            user=user,
+            purpose=VerificationPurpose.PASSWORD_RESET,
+            target=flow.target,
+            flow=phone_codes.flow_of(request),
+            code=code,
         )
         fresh = check.outcome == phone_codes.Outcome.MATCH and _still_fresh(user, check.issued_at)
         if not fresh:
@@ -748,7 +762,9 @@ def send_reset_second_step_text(
         raise _reset_throttled(request=request, user=user, wait=wait, step="second_step_send")
     try:
         with transaction.atomic():
-            code = phone_codes.issue_code(user=user, purpose=purpose, target=number)
+            code = phone_codes.issue_code(
+                user=user, purpose=purpose, target=number, flow=phone_codes.flow_of(request)
+            )
             record_event(
                 "account:password:reset:code_sent",
                 user=user,
@@ -804,7 +820,11 @@ def verify_reset_second_step(
         # SECURITY: the phone that received the reset code cannot be the second method too.
         if number != flow.target:
             check = phone_codes.check_code(
-                user=user, purpose=VerificationPurpose.RESET_SECOND_STEP, target=number, code=code
+                user=user,
+                purpose=VerificationPurpose.RESET_SECOND_STEP,
+                target=number,
+                flow=phone_codes.flow_of(request),
+                code=code,
             )
             ok = check.outcome == phone_codes.Outcome.MATCH
     elif option.kind == MethodKind.AUTHENTICATOR_APP:
@@ -1261,6 +1281,7 @@ def send_recovery_email_code(*, account_email: str, address: str, request: HttpR
                 user=user,
                 purpose=VerificationPurpose.RECOVERY_EMAIL,
                 target=address,
+                flow=flow_of(request),
             )
     except CodesStopped:
         return  # the tries are used up; the next check says so, as it does for anyone
@@ -1300,6 +1321,7 @@ def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRe
                 user=user,
                 purpose=VerificationPurpose.RECOVERY_PHONE,
                 target=number,
+                flow=flow_of(request),
             )
     except CodesStopped:
         return
@@ -1334,7 +1356,7 @@ def check_recovery_code(
     if user is None:
         raise _recovery_wrong_code()
     with transaction.atomic():
-        check = check_code(user=user, purpose=purpose, target=target, code=code)
+        check = check_code(user=user, purpose=purpose, target=target, flow=flow_of(request), code=code)
     if check.outcome != Outcome.MATCH:
         raise _recovery_wrong_code()
 
@@ -1710,7 +1732,9 @@ def send_contact_code(*, contact_email: str, request: HttpRequest | None) -> Non
         raise _too_many_sends(wait)
     try:
         with transaction.atomic():
-            code = issue_code(user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact)
+            code = issue_code(
+                user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact, flow=flow_of(request)
+            )
     except CodesStopped as exc:
         raise _too_many_tries(max(60, int((exc.until - timezone.now()).total_seconds()))) from exc
     _mail(
@@ -1742,7 +1766,13 @@ def queue_recovery_request(
         raise _too_many_tries(wait)
     ctx = context_of(request)
     with transaction.atomic():
-        check = check_code(user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact, code=code)
+        check = check_code(
+            user=None,
+            purpose=VerificationPurpose.RECOVERY_CONTACT,
+            target=contact,
+            flow=flow_of(request),
+            code=code,
+        )
         if check.outcome == Outcome.MATCH:
             user = selectors.recovery_account(account_email)
             recovery = AccountRecovery.objects.create(

@@ -704,7 +704,9 @@ def send_text_message_code(
         # The message goes out inside the transaction: if the gateway refuses it, the new
         # code is not saved and no "sent" event claims otherwise.
         with transaction.atomic():
-            code = phone_codes.issue_code(user=user, purpose=purpose, target=number)
+            code = phone_codes.issue_code(
+                user=user, purpose=purpose, target=number, flow=phone_codes.flow_of(request)
+            )
             with translation.override(user.locale):
                 if purpose == VerificationPurpose.CONFIRM_CHANGE:
                     body = _(
@@ -743,6 +745,7 @@ def _codes_stopped(until: datetime) -> Refused:
 
 def _check_text_message_code(
     *,
+    request: HttpRequest | None,
     user: Any,
     method: SignInMethod,
     code: str,
@@ -750,7 +753,9 @@ def _check_text_message_code(
 ) -> bool:
     if method.phone is None:
         return False
-    check = phone_codes.check_code(user=user, purpose=purpose, target=method.phone.number, code=code)
+    check = phone_codes.check_code(
+        user=user, purpose=purpose, target=method.phone.number, flow=phone_codes.flow_of(request), code=code
+    )
     return check.outcome == phone_codes.Outcome.MATCH
 
 
@@ -822,7 +827,7 @@ def verify_second_step(
         ok = authenticator is not None
         used = SignInMethod.objects.filter(authenticator=authenticator).first() if ok else None
     elif option.kind == MethodKind.TEXT_MESSAGE and option.method is not None:
-        ok = _check_text_message_code(user=user, method=option.method, code=code)
+        ok = _check_text_message_code(request=request, user=user, method=option.method, code=code)
         if ok:
             used = option.method
             SignInMethod.objects.filter(pk=option.method.pk).update(last_used_at=timezone.now())
@@ -1295,7 +1300,7 @@ def _prove_older_method(
         return ""
     if option.kind == MethodKind.TEXT_MESSAGE:
         ok = _check_text_message_code(
-            user=user, method=method, code=code, purpose=VerificationPurpose.CONFIRM_CHANGE
+            request=request, user=user, method=method, code=code, purpose=VerificationPurpose.CONFIRM_CHANGE
         )
         return str(MethodKind.TEXT_MESSAGE) if ok else ""
     if option.kind == MethodKind.AUTHENTICATOR_APP:
