@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from django.core import signing
 from django.test import Client
 
 from tests.conftest import PASSWORD
@@ -52,8 +53,6 @@ def personal_data_in_cookies(client: Client, user: User) -> list[str]:
 
 def test_the_decoder_finds_an_email_in_a_signed_compressed_cookie() -> None:
     # The check below is only worth something if it can see through Django's signed cookies.
-    from django.core import signing
-
     value = signing.dumps(["Successfully signed in as ada@example.com."] * 5, compress=True)
     assert value.startswith(".")
     assert any("ada@example.com" in reading for reading in readings(value))
