@@ -14,8 +14,15 @@ import pyotp
 import pytest
 from django.db import connection, connections
 
-from tests.conftest import make_user
-from tests.security.conftest import add_authenticator_app, browser, sign_in, turn_on_two_step, verify
+from tests.conftest import Clock, make_user
+from tests.security.conftest import (
+    Person,
+    add_authenticator_app,
+    browser,
+    sign_in,
+    turn_on_two_step,
+    verify,
+)
 from tests.security.test_replay_across_processes import _NoCommitCapture
 from threshold.activity.models import SecurityEvent
 from threshold.security import throttle
@@ -79,3 +86,19 @@ def test_parallel_wrong_codes_are_checked_no_more_than_the_limit(shared_cache: s
     held = SecurityEvent.objects.filter(user=user, code="account:signin:second_step:throttled").count()
     assert checked == throttle.FREE_SECOND_STEP_FAILURES, (checked, held)
     assert held == PARALLEL - throttle.FREE_SECOND_STEP_FAILURES
+
+
+@pytest.mark.django_db
+def test_codes_to_confirm_its_you_share_the_second_step_limit(user_with_totp: Person, clock: Clock) -> None:
+    client, secret = user_with_totp.client, user_with_totp.secret
+    wrong = _wrong_code(secret)
+    for _ in range(throttle.FREE_SECOND_STEP_FAILURES):
+        answer = client.post("/accounts/2fa/reauthenticate/", {"code": wrong})
+        assert answer.status_code == 200 and "Too many wrong codes" not in answer.content.decode()
+
+    # Even the right code now waits, as it would at the second step of a sign-in.
+    answer = client.post("/accounts/2fa/reauthenticate/", {"code": pyotp.TOTP(secret).now()})
+    assert answer.status_code == 200
+    assert "Too many wrong codes. Wait 2 seconds and try again." in answer.content.decode()
+    clock.advance(2)
+    assert client.post("/accounts/2fa/reauthenticate/", {"code": pyotp.TOTP(secret).now()}).status_code == 302

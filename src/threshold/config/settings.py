@@ -235,6 +235,7 @@ MFA_FORMS = {
     "activate_totp": "threshold.security.forms.AuthenticatorAppForm",
     "add_webauthn": "threshold.security.forms.AddPasskeyForm",
     "login_webauthn": "threshold.security.forms.PasskeySignInForm",
+    "reauthenticate": "threshold.security.forms.CodeReauthenticateForm",
     "reauthenticate_webauthn": "threshold.security.forms.PasskeyReauthenticateForm",
 }
 MFA_TOTP_ISSUER = "Threshold"

@@ -856,6 +856,33 @@ def verify_second_step(
     record_event("account:signin:second_step", user=user, request=request, method=option.kind)
 
 
+def begin_code_reauthentication(*, user: Any) -> None:
+    """Count a code typed to confirm it's you as a second-step answer; ``Refused`` while the account must wait.
+
+    SECURITY: allauth limits wrong codes on its confirm-it's-you page only through its
+    ``login_failed`` rate, which Threshold turns off, and its ``reauthenticate`` rate (10 a
+    minute, checked and counted apart, so parallel requests pass it together). Here the
+    page shares the second step's growing delay: a code is the same guess on either page.
+    Call ``code_reauthenticated`` when the code was right.
+    """
+    wait = throttle.begin_second_step(user)
+    if wait:
+        raise Refused(
+            ngettext(
+                "Too many wrong codes. Wait %(seconds)d second and try again.",
+                "Too many wrong codes. Wait %(seconds)d seconds and try again.",
+                wait,
+            )
+            % {"seconds": wait},
+            code="throttled",
+        )
+
+
+def code_reauthenticated(*, user: Any) -> None:
+    """The code was right: the count of wrong second-step answers starts afresh."""
+    throttle.clear_second_step_failures(user)
+
+
 def _note_second_step(*, request: HttpRequest, user: Any, used: SignInMethod | RecoveryCode | None) -> None:
     """Keep in the session what the second step was done with, for ``selectors.proved_older_method``."""
     if not hasattr(request, "session"):
