@@ -54,6 +54,30 @@ def test_a_reset_code_works_only_in_the_browser_that_asked_for_it(person: Person
     assert accepted["Location"] == "/recover/password/new/"
 
 
+def test_a_reset_second_step_text_code_works_only_in_the_reset_that_asked_for_it(
+    user_with_two_step: Person, mailbox: Mailbox, sms: SmsOutbox
+) -> None:
+    phone = PhoneNumber.objects.create(
+        user=user_with_two_step.user, number=NUMBER, verified_at=timezone.now()
+    )
+    method = SignInMethod.objects.create(
+        user=user_with_two_step.user, kind=MethodKind.TEXT_MESSAGE, name="Work phone", phone=phone
+    )
+    key = f"text-message-{method.public_id}"
+    email = user_with_two_step.user.email
+    first, second = browser(), browser()
+    for client in (first, second):  # each proves the mailbox with a code of its own
+        ask_reset_by_email(client, email)
+        proved = client.post("/recover/password/code/", {"code": mailbox.last_code(email)})
+        assert proved["Location"] == "/recover/password/verify/"
+    assert second.post("/recover/password/verify/", {"method": key, "action": "send"}).status_code == 302
+    code = sms.last_code(NUMBER)
+
+    assert first.post("/recover/password/verify/", {"method": key, "code": code}).status_code == 400
+    accepted = second.post("/recover/password/verify/", {"method": key, "code": code})
+    assert accepted["Location"] == "/recover/password/new/"
+
+
 # --- Account recovery and recovery requests ------------------------------------------------
 
 
