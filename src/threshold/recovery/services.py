@@ -517,6 +517,8 @@ def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow,
     person is told the same thing: if it is on the account, a code was sent.
     """
     user = _flow_user(flow)
+    # Bound before anything depends on the account, so a known and an unknown one do alike.
+    code_flow = phone_codes.flow_of(request)
     _take_reset_step(request=request, email=flow.email, user=user, step="send")
     flow.target, flow.code_ok_at, flow.issued_at, flow.second_step = target, 0.0, "", ""
     _save_flow(request, flow)
@@ -550,7 +552,7 @@ def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow,
         # is not saved and no "sent" event claims otherwise.
         with transaction.atomic():
             code, token = phone_codes.issue_code_and_link(
-                user=user, purpose=purpose, target=target, flow=phone_codes.flow_of(request)
+                user=user, purpose=purpose, target=target, flow=code_flow
             )
             record_event(
                 "account:password:reset:code_sent",
@@ -1269,6 +1271,7 @@ def send_recovery_email_code(*, account_email: str, address: str, request: HttpR
     which accounts exist or which addresses they have.
     """
     account_email, address = _normal_email(account_email), _normal_email(address)
+    code_flow = flow_of(request)  # before anything depends on the account
     wait = recovery_throttle.send_wait(account=account_email, target=address, ip=context_of(request).ip)
     if wait:
         raise _too_many_sends(wait)
@@ -1281,7 +1284,7 @@ def send_recovery_email_code(*, account_email: str, address: str, request: HttpR
                 user=user,
                 purpose=VerificationPurpose.RECOVERY_EMAIL,
                 target=address,
-                flow=flow_of(request),
+                flow=code_flow,
             )
     except CodesStopped:
         return  # the tries are used up; the next check says so, as it does for anyone
@@ -1306,6 +1309,7 @@ def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRe
     account, so they too answer alike.
     """
     account_email = _normal_email(account_email)
+    code_flow = flow_of(request)  # before anything depends on the account
     ip = context_of(request).ip
     wait = recovery_throttle.send_wait(account=account_email, target=number, ip=ip)
     user = selectors.recovery_account(account_email)
@@ -1321,7 +1325,7 @@ def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRe
                 user=user,
                 purpose=VerificationPurpose.RECOVERY_PHONE,
                 target=number,
-                flow=flow_of(request),
+                flow=code_flow,
             )
     except CodesStopped:
         return
