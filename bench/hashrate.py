@@ -18,8 +18,7 @@ def _worker(
     from argon2 import PasswordHasher
 
     hasher = PasswordHasher()  # verify() reads the parameters from the encoded hash itself
-    # Django's "<algorithm>$argon2id$v=19$m=...,t=...,p=...$...": argon2 reads from the "$argon2id".
-    encoded = "$" + encoded.split("$", 1)[1]
+    encoded = encoded.removeprefix("argon2")  # Django's "argon2$argon2id$v=19$m=...,t=...,p=...$..."
     hasher.verify(encoded, password)  # warm up (imports, first allocation of the 19 MiB block)
     ready.put(os.getpid())
     if not start.wait(timeout=60):

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.contrib.auth.hashers import Argon2PasswordHasher, identify_hasher
 
 T = TypeVar("T")
 
@@ -128,24 +128,45 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
     portal: attempts beyond the queue are answered 503 at once, before any password is checked
     (bench/README.md, "Benchmarks"). The parameters, and so the cost of each guess, are unchanged.
 
-    The password is normalised (``normalize_password``) before it is hashed and before it
-    is checked; the algorithm's name, ``argon2nfkc``, tells these hashes from the ones made
-    before normalisation (``UnnormalizedArgon2idHasher``).
+    The password is normalised (``normalize_password``) before it is hashed. It is checked
+    normalised and, if normalising changed it, exactly as typed too: a hash made before
+    passwords were normalised, from a password that normalising changes, still matches
+    (``User.check_password`` then makes it again, normalised). Every other hash made before
+    is already a hash of the normalised password and stays as it is, so the change signs
+    nobody out of their other sessions.
+
+    SECURITY: a password that normalising changes costs two hashes, whatever the outcome:
+    checking it tries both forms (never stopping at the first), and making a hash of it
+    makes a throwaway one besides. A sign-in with an unknown email makes such a hash (of
+    what was typed), so it takes as long as a wrong password for a real account; otherwise
+    typing an accent in decomposed form would tell the two apart.
     """
 
-    algorithm = "argon2nfkc"
+    algorithm = "argon2"
     time_cost = 2
     memory_cost = 19 * 1024
     parallelism = 1
 
     def encode(self, password: str, salt: str) -> str:
-        return hashing_pool().run(super().encode, normalize_password(password), salt)
+        normalized = normalize_password(password)
+        if normalized != password:
+            self._hash(password, salt)  # the throwaway: see the class's SECURITY note
+        return self._hash(normalized, salt)
 
     def verify(self, password: str, encoded: str) -> bool:
-        return self._verify(normalize_password(password), encoded)
+        normalized = normalize_password(password)
+        if normalized == password:
+            return self.verify_exactly(password, encoded)
+        as_normalized = self.verify_exactly(normalized, encoded)
+        as_typed = self.verify_exactly(password, encoded)
+        return as_normalized or as_typed
 
-    def _verify(self, password: str, encoded: str) -> bool:
+    def verify_exactly(self, password: str, encoded: str) -> bool:
+        """Whether ``encoded`` is a hash of ``password`` exactly as given, not normalised."""
         return hashing_pool().run(super().verify, password, encoded)
+
+    def _hash(self, password: str, salt: str) -> str:
+        return hashing_pool().run(super().encode, password, salt)
 
     def harden_runtime(self, password: str, encoded: str) -> None:
         # The parameters are fixed per install; nothing to even out.
@@ -155,23 +176,19 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
         return super().params()
 
 
-class UnnormalizedArgon2idHasher(BoundedArgon2idHasher):
-    """Checks the ``argon2`` hashes made before passwords were normalised; never makes one.
+def needs_normalizing(password: str, encoded: str) -> bool:
+    """Whether ``encoded``, known to match ``password``, was made from it un-normalised.
 
-    The normalised form is tried first (a password set in NFC and now typed in NFD), then
-    the password exactly as typed (one set in a form that normalisation changes). Being
-    second in ``PASSWORD_HASHERS``, a hash it accepts is made again by the first hasher at
-    that sign-in (Django's upgrade on a changed algorithm), so old hashes fade out as
-    their owners sign in.
+    Costs a hash only when normalising changes the password (an accent typed decomposed,
+    full-width letters): otherwise the two forms are one and the answer is no at once.
     """
-
-    algorithm = "argon2"
-
-    def encode(self, password: str, salt: str) -> str:
-        return hashing_pool().run(Argon2PasswordHasher.encode, self, password, salt)
-
-    def verify(self, password: str, encoded: str) -> bool:
-        normalized = normalize_password(password)
-        if self._verify(normalized, encoded):
-            return True
-        return normalized != password and self._verify(password, encoded)
+    normalized = normalize_password(password)
+    if normalized == password:
+        return False
+    try:
+        hasher = identify_hasher(encoded)
+    except ValueError:
+        return False
+    if not isinstance(hasher, BoundedArgon2idHasher):
+        return False  # another algorithm's hash is made again by Django at this sign-in anyway
+    return not hasher.verify_exactly(normalized, encoded)

@@ -136,12 +136,7 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
-# The first makes every new hash; the second still checks (and so upgrades) hashes made
-# before passwords were normalised.
-PASSWORD_HASHERS = [
-    "threshold.accounts.hashers.BoundedArgon2idHasher",
-    "threshold.accounts.hashers.UnnormalizedArgon2idHasher",
-]
+PASSWORD_HASHERS = ["threshold.accounts.hashers.BoundedArgon2idHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "threshold.accounts.passwords.LengthValidator"},
     {"NAME": "threshold.accounts.passwords.BlocklistValidator"},
