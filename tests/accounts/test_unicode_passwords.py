@@ -95,6 +95,18 @@ def test_an_old_hash_of_an_unnormalised_password_still_signs_in_and_is_upgraded(
     assert sign_in(user.email, "Creme brulee a minuit, facon Noel 42") == 200
 
 
+def test_confirming_its_you_with_an_old_hash_upgrades_it_and_stays_signed_in() -> None:
+    user = make_user("ada@example.com")
+    User.objects.filter(pk=user.pk).update(password=old_hash(NFD))
+    client = Client()
+    client.force_login(User.objects.get(pk=user.pk))
+
+    assert client.post("/accounts/reauthenticate/", {"password": NFD}).status_code == 302
+
+    assert hashes(User.objects.get(pk=user.pk).password, NFC)
+    assert client.get("/").status_code == 200
+
+
 def test_an_old_hash_of_an_nfc_password_signs_in_when_typed_in_nfd_and_is_kept() -> None:
     # NFC text is already NFKC: the old hash is a hash of the normalised password, and is
     # left as it is (a new hash would sign the person out of their other sessions).

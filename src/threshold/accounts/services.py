@@ -9,7 +9,7 @@ from typing import Any
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -98,6 +98,18 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
 
 PROFILE_FIELDS = ("display_name", "given_name", "family_name", "locale", "time_zone")
 NAME_FIELDS = frozenset({"display_name", "given_name", "family_name"})
+
+
+def keep_signed_in_after_rehash(*, request: HttpRequest, user: Any, hash_before: str) -> None:
+    """Keep this session signed in when a password check re-made the password's hash.
+
+    Django ties each session to the stored hash, so a re-entered password whose hash
+    ``User.check_password`` made again (one from before passwords were normalised) signed
+    the person out at their next page. The hash alone changes: the password does not.
+    """
+    fresh = User.objects.filter(pk=user.pk).first()
+    if fresh is not None and fresh.password != hash_before:
+        update_session_auth_hash(request, fresh)
 
 
 def update_profile(*, user: User, request: HttpRequest | None, changes: dict[str, Any]) -> list[str]:
