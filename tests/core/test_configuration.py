@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ from tests.conftest import PASSWORD
 
 HTTPS_URL = "https://account.example.com"
 SECRET = secrets.token_urlsafe(48)
+ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -92,10 +94,20 @@ def test_check_deploy_passes_on_a_production_configuration(tmp_path: Path) -> No
         tmp_path,
         THRESHOLD_BASE_URL=HTTPS_URL,
         THRESHOLD_SECRET_KEY=SECRET,
+        THRESHOLD_ENCRYPTION_KEYS=ENCRYPTION_KEY,
         THRESHOLD_DEBUG="false",
         THRESHOLD_DEMO="false",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_the_encryption_keys_are_only_generated(tmp_path: Path) -> None:
+    production = {"THRESHOLD_BASE_URL": HTTPS_URL, "THRESHOLD_SECRET_KEY": SECRET}
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], tmp_path, **production)
+    assert result.returncode != 0
+    assert "(threshold.W104) THRESHOLD_ENCRYPTION_KEYS is not set" in result.stderr
+    # A warning, as for a generated secret key: plain `check --deploy` still passes.
+    assert run(["check", "--deploy"], tmp_path, **production).returncode == 0
 
 
 def test_check_deploy_refuses_plain_http(tmp_path: Path) -> None:
@@ -114,6 +126,10 @@ def test_check_deploy_refuses_plain_http(tmp_path: Path) -> None:
         ("THRESHOLD_BASE_URL", "ftp://account.example.com", "is not an http(s) URL"),
         ("THRESHOLD_TRUSTED_PROXIES", "10.0.0.0/8, banana", "'banana', which is not an IP address"),
         ("THRESHOLD_SECRET_KEY", "too-short", "too short"),
+        ("THRESHOLD_ENCRYPTION_KEYS", "not-a-key", "key 1 of 1 is not 32 bytes in base64"),
+        ("THRESHOLD_ENCRYPTION_KEYS", f"{ENCRYPTION_KEY},c2hvcnQ=", "key 2 of 2 is not 32 bytes"),
+        ("THRESHOLD_ENCRYPTION_KEYS", f"{ENCRYPTION_KEY},{ENCRYPTION_KEY}", "key 2 of 2 repeats"),
+        ("THRESHOLD_ENCRYPTION_KEYS", " , ", "lists no key"),
     ],
 )
 def test_a_bad_setting_stops_check_with_one_clear_line(
@@ -142,3 +158,37 @@ def test_a_secret_key_is_generated_once_kept_private_and_reused(tmp_path: Path) 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # A key from the environment wins, and nothing is written for it.
     assert run(show, tmp_path, THRESHOLD_SECRET_KEY=SECRET).stdout.strip() == SECRET
+
+
+SHOW_KEYS = [
+    "shell",
+    "--no-imports",
+    "-c",
+    "import base64; from django.conf import settings; "
+    "print(','.join(base64.urlsafe_b64encode(k).decode() for k in settings.ENCRYPTION_KEYS))",
+]
+
+
+def test_an_encryption_key_is_generated_once_kept_private_and_reused(tmp_path: Path) -> None:
+    first = run(SHOW_KEYS, tmp_path)
+    second = run(SHOW_KEYS, tmp_path)
+    assert first.returncode == second.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert len(base64.urlsafe_b64decode(key)) == 32
+    assert second.stdout.strip() == key  # what was sealed yesterday opens today
+    path = tmp_path / "var" / "encryption_keys"
+    assert path.read_text().strip() == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # Keys from the environment win, in their order (newest first), and nothing is written.
+    older = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    listed = run(SHOW_KEYS, tmp_path, THRESHOLD_ENCRYPTION_KEYS=f" {ENCRYPTION_KEY} , {older} ")
+    assert listed.stdout.strip() == f"{ENCRYPTION_KEY},{older}"
+    assert path.read_text().strip() == key
+
+
+def test_a_bad_encryption_key_is_reported_without_its_value(tmp_path: Path) -> None:
+    almost = base64.urlsafe_b64encode(secrets.token_bytes(31)).decode()
+    result = run(["check"], tmp_path, THRESHOLD_ENCRYPTION_KEYS=f"{ENCRYPTION_KEY},{almost}")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "key 2 of 2 is not 32 bytes" in output
+    assert almost not in output and ENCRYPTION_KEY not in output

@@ -18,6 +18,11 @@ VAR_DIR = Path(env.text("THRESHOLD_VAR_DIR") or Path.cwd() / "var").resolve()
 DEBUG = env.flag("THRESHOLD_DEBUG")
 DEMO_MODE = env.flag("THRESHOLD_DEMO")
 SECRET_KEY = env.secret_key("THRESHOLD_SECRET_KEY", VAR_DIR)
+# Authenticated encryption of the secrets Threshold must read back, such as authenticator-app
+# secrets (threshold.core.crypto). New writes use the first key; every key listed is still
+# read, so a new key goes first and an old one leaves after `threshold rotate_encryption_keys`.
+ENCRYPTION_KEYS = env.encryption_keys("THRESHOLD_ENCRYPTION_KEYS", VAR_DIR)
+ENCRYPTION_KEYS_SET = bool(env.text("THRESHOLD_ENCRYPTION_KEYS"))
 
 BASE_URL = (env.text("THRESHOLD_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
