@@ -8,24 +8,21 @@ superuser, its list and each row's page, and none of those values may appear.
 
 from __future__ import annotations
 
-import json
-import re
 import secrets
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
-from django.db import models
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.conftest import make_user
+from tests.core.stored_secrets import secret_fields, stored_secrets
 from tests.security.conftest import (  # noqa: F401 - the fixtures, shared security states
     Commits,
     Person,
@@ -45,41 +42,7 @@ from threshold.recovery.models import AccountRecovery, RecoveryKind
 
 pytestmark = pytest.mark.django_db
 
-# A field holds a secret, a hash, a token, a key or a code when its name says so; `data`
-# is allauth's (an authenticator's secret or credential, a session's details) and
-# `args_kwargs` what a background task was given.
-SECRET_FIELD = re.compile(r"(secret|hash|token|password$|session_key|^key$|session_data|^data$|args_kwargs)")
 TASK_CODE = "Your code is 493817"
-
-
-def secret_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
-    return [
-        f
-        for f in model._meta.concrete_fields
-        if SECRET_FIELD.search(f.name)
-        and isinstance(f, (models.CharField, models.TextField, models.JSONField))
-    ]
-
-
-def leaves(value: Any) -> list[str]:
-    """The strings inside a JSON value, but for labels (a passkey's name, a credential's type)."""
-    if isinstance(value, dict):
-        return [leaf for key, item in value.items() if key not in {"name", "type"} for leaf in leaves(item)]
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in leaves(item)]
-    return [str(value)] if isinstance(value, str) else []
-
-
-def stored_secrets() -> set[str]:
-    """Every value of every secret-holding field in the database, long enough to be telling."""
-    found: set[str] = set()
-    for model in apps.get_models():
-        for field in secret_fields(model):
-            for value in model._default_manager.values_list(field.name, flat=True):
-                found.update(leaf for leaf in leaves(value) if len(leaf) >= 16)
-                if isinstance(value, dict | list) and value:
-                    found.add(json.dumps(value))
-    return found
 
 
 @pytest.fixture

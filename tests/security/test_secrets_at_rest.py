@@ -4,6 +4,7 @@ re-encrypted under the newest by ``threshold rotate_encryption_keys``."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from io import StringIO
 from typing import Any
@@ -14,8 +15,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from tests.conftest import make_user
-from tests.security.conftest import Commits, Person, browser, oathtool_code, sign_in, verify
+from tests.security.conftest import Commits, Person, browser, oathtool_code, read_secret, sign_in, verify
 from threshold.core import crypto
+from threshold.security.totp import grouped
 
 pytestmark = pytest.mark.django_db
 
@@ -102,3 +104,27 @@ def test_a_secret_under_a_key_no_longer_listed_is_reported_and_left_alone(
 def test_new_key_prints_a_key_the_setting_accepts(first_key: Any) -> None:
     key = rotate(new_key=True).strip()
     assert crypto.decode_key(key) is not None
+
+
+def test_no_log_line_carries_the_secret_or_a_code(
+    first_key: Any, person: Person, commits: Commits, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every level
+    page = person.client.get("/accounts/2fa/totp/activate/")
+    secret = read_secret(page.content.decode())
+    code = oathtool_code(secret)
+    with commits(execute=True):
+        response = person.client.post("/accounts/2fa/totp/activate/", {"code": code, "name": "Phone"})
+    assert response.status_code == 302
+    person.secret = secret
+    with commits(execute=True):
+        assert person.client.post("/security/two-step/on/").status_code == 302
+    client = browser()
+    assert sign_in(client, person.user).status_code == 302
+    second = oathtool_code(secret, at=time.time() + 30)
+    assert verify(client, second).status_code == 302
+
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    assert caplog.records  # the run did log (tasks, requests): an empty capture proves nothing
+    for value in (secret, grouped(secret), stored_secret(person), code, second):
+        assert value not in logged, value[:8]
