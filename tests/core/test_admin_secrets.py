@@ -98,7 +98,8 @@ def test_no_admin_page_shows_a_secret_hash_or_code(seeded: dict[str, Any]) -> No
         meta = model._meta
         rows = list(model._default_manager.all()[:5])
         assert rows, f"seed a {meta.label} row in this test, so that its admin pages are walked"
-        pages = [reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")]
+        changelist = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        pages = [changelist, f"{changelist}?q=ada"]
         pages += [reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk]) for row in rows]
         for url in pages:
             response = client.get(url)

@@ -1,6 +1,8 @@
-"""Staff admin (``/staff/``): allauth.usersessions' sessions, without their keys.
+"""Staff admin (``/staff/``): allauth.usersessions' sessions, read-only.
 
-SECURITY: a session key is the cookie that signs its holder in; no admin page shows it.
+SECURITY: a session key is the cookie that signs its holder in; no admin page shows it,
+whatever allauth's model declares. Sessions end through ``devices.services`` (Devices, "Lock my
+account"), which records each.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ admin.site.unregister(UserSession)
 class UserSessionAdmin(AllauthUserSessionAdmin):
     fields = ("user", "created_at", "last_seen_at", "ip", "user_agent")
     readonly_fields = fields
+    # allauth's searched user__username, which Threshold's accounts do not have.
+    search_fields = ["user__email", "ip"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
