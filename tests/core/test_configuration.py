@@ -192,3 +192,18 @@ def test_a_bad_encryption_key_is_reported_without_its_value(tmp_path: Path) -> N
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "key 2 of 2 is not 32 bytes" in output
     assert almost not in output and ENCRYPTION_KEY not in output
+
+
+def test_app_processes_starting_together_agree_on_the_generated_key(tmp_path: Path) -> None:
+    probe = (
+        "import base64, sys; from pathlib import Path; from threshold.config import env; "
+        "key = env.encryption_keys('THRESHOLD_ENCRYPTION_KEYS', Path(sys.argv[1]))[0]; "
+        "print(base64.urlsafe_b64encode(key).decode(), env.ERRORS)"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", probe, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    answers = {process.communicate(timeout=60)[0].strip() for process in processes}
+    assert answers == {f"{(tmp_path / 'encryption_keys').read_text().strip()} []"}
+    assert [p.name for p in tmp_path.iterdir()] == ["encryption_keys"]  # no temporary file left

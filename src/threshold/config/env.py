@@ -7,6 +7,7 @@ one clear line instead of a traceback from inside settings.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -241,15 +242,22 @@ def encryption_keys(name: str, var_dir: Path) -> list[bytes]:
 
 
 def _write_new_key(name: str, path: Path) -> str:
+    # SECURITY/availability: written whole under a temporary name and linked into place, so
+    # that app processes starting together never read a half-written file and each use a
+    # different key (a secret sealed under a key nobody kept could never be read again).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = crypto.new_key()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(key + "\n")
-        return key
-    except FileExistsError:
-        return path.read_text().strip()  # another process made it first: use theirs
+            handle.write(crypto.new_key() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(temporary, path)
+        return path.read_text().strip()
     except OSError as exc:
         ERRORS.append(f"Cannot write {path}: {exc.strerror}; set {name}.")
         return ""
+    finally:
+        temporary.unlink(missing_ok=True)
