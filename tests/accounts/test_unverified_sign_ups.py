@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from tests.accounts.counting_hasher import CountingHasher
 from tests.conftest import PASSWORD, Mailbox, make_user
 from threshold.accounts import services, tasks
 from threshold.accounts.models import AccountKind, PhoneNumber, User
@@ -90,6 +91,18 @@ def test_the_answer_does_not_tell_that_someone_had_squatted(mailbox: Mailbox) ->
     assert squatted_posted["Location"] == new_posted["Location"]
     assert sorted(squatted_posted.cookies) == sorted(new_posted.cookies)
     assert normalised(squatted_page, ADA) == normalised(new_page, "new@example.com")
+
+
+def test_replacing_costs_the_same_one_password_hash_as_a_new_sign_up(mailbox: Mailbox, settings: Any) -> None:
+    settings.PASSWORD_HASHERS = [CountingHasher.PATH]
+    squat(mailbox)
+    CountingHasher.reset()
+    sign_up(Client(), "new@example.com", PASSWORD)
+    new_account = CountingHasher.total()
+    cache.clear()
+    CountingHasher.reset()
+    sign_up(Client(), ADA, PASSWORD)
+    assert (new_account, CountingHasher.total()) == (1, 1)
 
 
 def test_the_squatters_session_is_left_with_nothing(mailbox: Mailbox) -> None:
