@@ -127,13 +127,42 @@ def test_the_owner_hears_of_a_request_at_once_and_can_cancel_it(
     assert recovery.status == RecoveryStatus.CANCELLED and not recovery.decision
 
 
+def test_the_first_cancel_link_still_works_after_an_approval(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits, operator: Client
+) -> None:
+    recovery = queue(browser(), mailbox, commits)
+    filed = next(m for m in mailbox.to("ada@example.com") if "recovering your account" in m["Subject"])
+    match = re.search(r"https?://[^/\s]+(/recover/cancel/\S+/)", Mailbox.text(filed))
+    assert match
+    with commits(execute=True):
+        decide(operator, recovery, "approve")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.READY
+    owner = browser()
+    owner.get(match.group(1))
+    assert "Cancel this recovery" in owner.get("/recover/cancel/").content.decode()
+    with commits(execute=True):
+        owner.post("/recover/cancel/")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.CANCELLED
+    assert recovery.filed_cancel_token_hash == recovery.cancel_token_hash == ""
+    # The approved completion link is dead too.
+    approved = next(m for m in mailbox.to(CONTACT) if "approved" in m["Subject"])
+    completion = re.search(r"https?://\S+(/recover/complete/\S+/)", Mailbox.text(approved))
+    assert completion
+    person = browser()
+    person.get(completion.group(1))
+    assert person.get("/recover/complete/").status_code == 404
+
+
 def test_a_request_for_no_account_tells_no_one_but_the_contact(
     ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits
 ) -> None:
     queue(browser(), mailbox, commits, account="nobody@example.com")
     assert {str(m["To"]) for m in mailbox.messages} == {CONTACT}
     assert not sms.messages(NUMBER)
-    assert AccountRecovery.objects.get().cancel_token_hash == ""
+    recovery = AccountRecovery.objects.get()
+    assert recovery.filed_cancel_token_hash == recovery.cancel_token_hash == ""
 
 
 def test_an_unknown_account_gets_the_same_answers_and_is_kept_for_the_operator(

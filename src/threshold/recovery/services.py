@@ -1466,6 +1466,7 @@ def cancel_account_recovery(
             cancelled_at=now,
             cancelled_by=by,
             cancel_token_hash="",
+            filed_cancel_token_hash="",
             completion_token_hash="",
         )
         if not cancelled:
@@ -1527,7 +1528,10 @@ def _text_every_phone(*, user_id: int, what: str) -> int:
 
 def _expire(recovery: AccountRecovery, *, now: datetime) -> bool:
     expired = AccountRecovery.objects.filter(pk=recovery.pk, status__in=OPEN_STATUSES).update(
-        status=RecoveryStatus.EXPIRED, completion_token_hash="", cancel_token_hash=""
+        status=RecoveryStatus.EXPIRED,
+        completion_token_hash="",
+        cancel_token_hash="",
+        filed_cancel_token_hash="",
     )
     if expired and recovery.user_id is not None:
         record_event(
@@ -1631,7 +1635,11 @@ def complete_account_recovery(
             raise RecoveryRefused(gettext("This recovery isn't ready yet."), code="not_ready")
         user = User.objects.select_for_update().get(pk=row.user_id)
         AccountRecovery.objects.filter(pk=row.pk).update(
-            status=RecoveryStatus.COMPLETED, completed_at=now, completion_token_hash="", cancel_token_hash=""
+            status=RecoveryStatus.COMPLETED,
+            completed_at=now,
+            completion_token_hash="",
+            cancel_token_hash="",
+            filed_cancel_token_hash="",
         )
         sessions = UserSession.objects.filter(user=user).count()
         user.set_password(password)
@@ -1760,7 +1768,7 @@ def queue_recovery_request(
                 request_ip=ctx.ip or None,
                 request_country=ctx.country,
                 language=translation.get_language() or "",
-                cancel_token_hash=cancel_digest if user is not None else "",
+                filed_cancel_token_hash=cancel_digest if user is not None else "",
             )
             record_event(
                 "account:recovery:request",
@@ -1871,7 +1879,7 @@ def decide_recovery_request(
                 cancel_token_hash=cancel_digest,
             )
         else:
-            changes.update(decision=Decision.DENIED, status=RecoveryStatus.DENIED)
+            changes.update(decision=Decision.DENIED, status=RecoveryStatus.DENIED, filed_cancel_token_hash="")
         for field, value in changes.items():
             setattr(row, field, value)
         row.save(update_fields=list(changes))
