@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import secrets
+import socket
 import stat
 import subprocess
 import sys
@@ -20,7 +21,7 @@ SECRET = secrets.token_urlsafe(48)
 ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
-def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], tmp_path: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         k: v
         for k, v in os.environ.items()
@@ -32,7 +33,7 @@ def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
         env=clean,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
     )
 
 
@@ -207,3 +208,86 @@ def test_app_processes_starting_together_agree_on_the_generated_key(tmp_path: Pa
     answers = {process.communicate(timeout=60)[0].strip() for process in processes}
     assert answers == {f"{(tmp_path / 'encryption_keys').read_text().strip()} []"}
     assert [p.name for p in tmp_path.iterdir()] == ["encryption_keys"]  # no temporary file left
+
+
+UNSAFE_STARTS = [
+    # The reported start: debug and demo on behind a TLS proxy, bound to every interface.
+    ({"THRESHOLD_DEBUG": "true", "THRESHOLD_DEMO": "true", "THRESHOLD_BASE_URL": HTTPS_URL}, "0.0.0.0"),
+    # The same on loopback behind a proxy on this machine: reached from everywhere all the same.
+    ({"THRESHOLD_DEBUG": "true", "THRESHOLD_DEMO": "true", "THRESHOLD_BASE_URL": HTTPS_URL}, "127.0.0.1"),
+    (
+        {"THRESHOLD_DEMO": "true", "THRESHOLD_TRUSTED_PROXIES": "127.0.0.1/32"},
+        "127.0.0.1",
+    ),
+    ({"THRESHOLD_DEMO": "true", "THRESHOLD_EXTRA_HOSTS": "account.example.com"}, "127.0.0.1"),
+    # Without demo mode a loopback bind does not excuse debug or plain http.
+    ({"THRESHOLD_DEBUG": "true", "THRESHOLD_BASE_URL": HTTPS_URL}, "127.0.0.1"),
+    ({"THRESHOLD_BASE_URL": "http://127.0.0.1:8000"}, "127.0.0.1"),
+    ({"THRESHOLD_DEMO": "true"}, "0.0.0.0"),
+]
+
+
+@pytest.mark.parametrize(("env", "host"), UNSAFE_STARTS)
+def test_serve_refuses_settings_that_check_deploy_rejects(
+    tmp_path: Path, env: dict[str, str], host: str
+) -> None:
+    try:
+        result = run(
+            ["serve", "--host", host, "--port", str(_free_port())],
+            tmp_path,
+            THRESHOLD_SECRET_KEY=SECRET,
+            timeout=20,
+            **env,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"threshold serve started with {env} on {host}")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    assert "Threshold is serving" not in output
+    refusal = result.stderr.strip().splitlines()
+    assert len(refusal) == 1, output
+    assert "refusing to serve" in refusal[0]
+
+
+@pytest.mark.parametrize(
+    ("env", "host"),
+    [
+        ({"THRESHOLD_DEMO": "true", "THRESHOLD_DEBUG": "true"}, "127.0.0.1"),
+        ({"THRESHOLD_DEMO": "true", "THRESHOLD_BASE_URL": "http://localhost:8000"}, "localhost"),
+        ({"THRESHOLD_BASE_URL": HTTPS_URL, "THRESHOLD_DEBUG": "false", "THRESHOLD_DEMO": "false"}, "0.0.0.0"),
+    ],
+)
+def test_serve_starts_a_local_demo_and_a_production_configuration(
+    tmp_path: Path, env: dict[str, str], host: str
+) -> None:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("THRESHOLD_") and k != "DJANGO_SETTINGS_MODULE"
+    }
+    clean.update(THRESHOLD_VAR_DIR=str(tmp_path / "var"), THRESHOLD_SECRET_KEY=SECRET, **env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "threshold.manage", "serve", "--host", host, "--port", str(_free_port())],
+        env=clean,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Threshold is serving on"):
+                break
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert lines and lines[-1].startswith("Threshold is serving on"), "".join(lines)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -87,7 +87,82 @@ def test_a_proved_request_is_queued_and_acknowledged(ada: Person, mailbox: Mailb
     assert "We've received your request" in page
     assert any("received" in m["Subject"] for m in mailbox.to(CONTACT))
     assert SecurityEvent.objects.filter(code="account:recovery:request", user=ada.user).exists()
-    assert not mailbox.to("ada@example.com")  # the queue is not the owner's business until a decision
+
+
+def test_the_owner_hears_of_a_request_at_once_and_can_cancel_it(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits, operator: Client
+) -> None:
+    EmailAddress.objects.create(user=ada.user, email="ada@backup.example", verified=True)
+    EmailAddress.objects.create(user=ada.user, email="ada@unproved.example", verified=False)
+    recovery = queue(browser(), mailbox, commits)
+    # Every verified address, by mail and text message, with a link to cancel; no other address.
+    links = set()
+    for address in ("ada@example.com", "ada@backup.example"):
+        notices = [m for m in mailbox.to(address) if "recovering your account" in m["Subject"]]
+        assert len(notices) == 1, address
+        text = Mailbox.text(notices[0])
+        assert "asked our support team to recover your account" in text
+        match = re.search(r"https?://[^/\s]+(/recover/cancel/\S+/)", text)
+        assert match
+        links.add(match.group(1))
+    assert not mailbox.to("ada@unproved.example")
+    assert not mailbox.to(CONTACT) or all(
+        "recovering your account" not in m["Subject"] for m in mailbox.to(CONTACT)
+    )
+    assert any("/recover/cancel/" in body for body in sms.messages(NUMBER))
+    (link,) = links
+    # The same link, session and button as the waiting-period recovery's.
+    owner = browser()
+    assert owner.get(link)["Location"] == "/recover/cancel/"
+    assert AccountRecovery.objects.get(pk=recovery.pk).status == RecoveryStatus.WAITING
+    with commits(execute=True):
+        answer = owner.post("/recover/cancel/")
+    assert "The recovery is cancelled" in answer.content.decode()
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.CANCELLED
+    assert SecurityEvent.objects.filter(code="account:recovery:cancel", user=ada.user).count() == 1
+    # The operator can no longer approve it.
+    decide(operator, recovery, "approve")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.CANCELLED and not recovery.decision
+
+
+def test_the_first_cancel_link_still_works_after_an_approval(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits, operator: Client
+) -> None:
+    recovery = queue(browser(), mailbox, commits)
+    filed = next(m for m in mailbox.to("ada@example.com") if "recovering your account" in m["Subject"])
+    match = re.search(r"https?://[^/\s]+(/recover/cancel/\S+/)", Mailbox.text(filed))
+    assert match
+    with commits(execute=True):
+        decide(operator, recovery, "approve")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.READY
+    owner = browser()
+    owner.get(match.group(1))
+    assert "Cancel this recovery" in owner.get("/recover/cancel/").content.decode()
+    with commits(execute=True):
+        owner.post("/recover/cancel/")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.CANCELLED
+    assert recovery.filed_cancel_token_hash == recovery.cancel_token_hash == ""
+    # The approved completion link is dead too.
+    approved = next(m for m in mailbox.to(CONTACT) if "approved" in m["Subject"])
+    completion = re.search(r"https?://\S+(/recover/complete/\S+/)", Mailbox.text(approved))
+    assert completion
+    person = browser()
+    person.get(completion.group(1))
+    assert person.get("/recover/complete/").status_code == 404
+
+
+def test_a_request_for_no_account_tells_no_one_but_the_contact(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits
+) -> None:
+    queue(browser(), mailbox, commits, account="nobody@example.com")
+    assert {str(m["To"]) for m in mailbox.messages} == {CONTACT}
+    assert not sms.messages(NUMBER)
+    recovery = AccountRecovery.objects.get()
+    assert recovery.filed_cancel_token_hash == recovery.cancel_token_hash == ""
 
 
 def test_an_unknown_account_gets_the_same_answers_and_is_kept_for_the_operator(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.usersessions.models import UserSession
@@ -18,7 +18,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from threshold.accounts import codes, phones, photos, throttle
+from threshold.accounts import codes, phones, photos, selectors, throttle
 from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
@@ -432,3 +432,63 @@ def create_admin(*, email: str) -> tuple[User, str]:
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         record_event("account:admin:create", user=user, details={"via": "createadmin"})
     return user, password
+
+
+# --- Sign-ups nobody verified ----------------------------------------------------------------
+
+
+def replace_unverified_sign_ups(*, user_ids: list[int], request: HttpRequest | None) -> bool:
+    """Delete the unverified sign-ups holding an address so that a new sign-up can take the address.
+
+    Called inside the new sign-up's transaction. SECURITY: someone who signs up with another
+    person's address and never verifies it would otherwise keep the owner out (their sign-up
+    is told the account exists, and a reset sends nothing to an unverified address). Each
+    account is locked and checked again; if any of them is no longer an unverified sign-up
+    (verified meanwhile), nothing is deleted and False is returned. The new sign-up's answer
+    is the same either way, so it never tells that someone had squatted the address.
+    """
+    with transaction.atomic():
+        locked = list(selectors.unverified_sign_ups().select_for_update().filter(pk__in=user_ids))
+        if sorted(user.pk for user in locked) != sorted(user_ids):
+            return False
+        for user in locked:
+            _discard_sign_up(user=user, request=request, reason="replaced")
+    return True
+
+
+def discard_expired_sign_ups(*, now: datetime | None = None) -> int:
+    """Delete every sign-up still unverified ``UNVERIFIED_SIGNUP_HOURS`` after it was made.
+
+    Idempotent; each account in a transaction of its own, locked and checked again first.
+    Returns how many were deleted.
+    """
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.UNVERIFIED_SIGNUP_HOURS)
+    expired = list(
+        selectors.unverified_sign_ups().filter(date_joined__lt=cutoff).values_list("pk", flat=True)
+    )
+    discarded = 0
+    for pk in expired:
+        with transaction.atomic():
+            user = (
+                selectors.unverified_sign_ups()
+                .select_for_update()
+                .filter(pk=pk, date_joined__lt=cutoff)
+                .first()
+            )
+            if user is not None:
+                _discard_sign_up(user=user, request=None, reason="expired")
+                discarded += 1
+    return discarded
+
+
+def _discard_sign_up(*, user: User, request: HttpRequest | None, reason: str) -> None:
+    # The event is written on the account (its label and public id are snapshotted) before
+    # the row goes; every other row of the account goes with it (each relation cascades, and
+    # security events keep their snapshot with no account).
+    record_event(
+        "account:signup:discard",
+        user=user,
+        request=request,
+        details={"reason": reason, "joined": user.date_joined.isoformat()},
+    )
+    user.delete()

@@ -117,6 +117,15 @@ _TYPES = [
     ),
     # The account itself
     EventType("account:create", _("Account created"), Category.CHANGE),
+    # Recorded on the discarded account just before its row goes (the event keeps its label):
+    # details say whether a new sign-up for the address replaced it or it expired unverified.
+    EventType(
+        "account:signup:discard",
+        _("Unverified sign-up removed"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        org_visible=False,
+    ),
     EventType("account:email:verify", _("Email address verified"), Category.CHANGE),
     EventType(
         "account:email:add",

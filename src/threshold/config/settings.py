@@ -182,6 +182,9 @@ ACCOUNT_FORMS = {
 ACCOUNT_FORMS["change_password"] = "threshold.security.forms.ChangePasswordForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# An account whose address nobody verified this many hours after its sign-up is deleted
+# (`threshold discard_expired_sign_ups`); a new sign-up for the address replaces it at once.
+UNVERIFIED_SIGNUP_HOURS = env.integer("THRESHOLD_UNVERIFIED_SIGNUP_HOURS", 6, minimum=1, maximum=24 * 30)
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = 5
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 15 * 60

@@ -1080,20 +1080,31 @@ def import_members(
             _("The file isn't UTF-8 text. Save it as “CSV UTF-8” and upload it again.")
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = [(f or "").strip().lower() for f in reader.fieldnames or []]
-    if "email" not in fields:
+    try:
+        fields = [(f or "").strip().lower() for f in reader.fieldnames or []]
+        if "email" not in fields:
+            raise ImportRefused(
+                _(
+                    "The first line must name the columns, with at least “email” (and optionally given_name, family_name, role)."
+                )
+            )
+        reader.fieldnames = fields
+        # Read whole before anyone is invited, so that a line that cannot be read leaves nothing behind.
+        lines = [(reader.line_num, raw) for raw in reader]
+    except csv.Error:
+        # SECURITY: a field past the csv module's limit (128 KB) raised out of the view as a 500.
         raise ImportRefused(
             _(
-                "The first line must name the columns, with at least “email” (and optionally given_name, family_name, role)."
+                "Line %(line)d can't be read: a field is far too long or its quotes don't match. "
+                "Correct it and upload the file again."
             )
-        )
-    reader.fieldnames = fields
+            % {"line": reader.line_num + 1}  # the line it was reading: after the last one read whole
+        ) from None
     domains = {str(d).lower() for d in organization.verified_domains or []}
     seen: set[str] = set()
     report: list[ImportRow] = []
     count = 0
-    for raw in reader:
-        line = reader.line_num
+    for line, raw in lines:
         row = {k: (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items() if k}
         email = row.get("email", "")
         if not any(row.values()):
