@@ -103,9 +103,34 @@ def test_session_lifetime_signs_out(adele: User, set_policy: Any, clock: Any) ->
 
 
 def test_without_a_lifetime_sessions_last(adele: User, clock: Any) -> None:
-    client = signed_in(adele)
+    from tests.conftest import PASSWORD
+
+    client = browser()
+    response = client.post("/accounts/login/", {"login": adele.email, "password": PASSWORD, "remember": "on"})
+    assert response.status_code == 302
     clock.advance(48 * 3600)
+    assert client.get("/").status_code == 200  # "Keep me signed in": its 30 days
+
+
+def test_the_session_lifetime_overrides_keep_me_signed_in(adele: User, set_policy: Any, clock: Any) -> None:
+    from tests.conftest import PASSWORD
+
+    set_policy(session_lifetime_hours=8)
+    client = browser()
+    response = client.post("/accounts/login/", {"login": adele.email, "password": PASSWORD, "remember": "on"})
+    assert response.status_code == 302
+    clock.advance(7 * 3600)
     assert client.get("/").status_code == 200
+    clock.advance(2 * 3600)
+    assert client.get("/").status_code == 302
+    assert client.get("/").status_code == 302  # signed out
+
+
+def test_the_session_lifetime_applies_within_the_idle_time(adele: User, set_policy: Any, clock: Any) -> None:
+    set_policy(session_lifetime_hours=1)
+    client = signed_in(adele)  # without "Keep me signed in": idle after 12 hours
+    clock.advance(3600 + 60)
+    assert client.get("/").status_code == 302
 
 
 def test_sign_in_frequency_asks_for_the_password_again(adele: User, set_policy: Any, clock: Any) -> None:

@@ -96,11 +96,17 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def login(self, request: HttpRequest, user: Any) -> None:
         """From the moment of sign-in, the request speaks the person's language: allauth's
-        "Successfully signed in" message is made later in this same request.
+        "Successfully signed in" message is made later in this same request; the session
+        ends with the browser unless the person chose "Keep me signed in".
 
         Last gate for a locked account, whichever way and stages the sign-in came through."""
         devices_adapter.ensure_not_locked(request, user)
         super().login(request, user)
+        if request.session.get("_session_expiry") is None:
+            # SECURITY: a sign-in that offered no "Keep me signed in" (a passkey, a code, a
+            # confirmed address) lasts until the browser closes, not 30 days. The password
+            # form sets the person's own choice after this.
+            request.session.set_expiry(0)
         if getattr(user, "locale", ""):
             translation.activate(user.locale)
             request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
