@@ -46,10 +46,19 @@ class AccountAdapter(DefaultAccountAdapter):
         services.ensure_sign_in_allowed(request=request, email=credentials.get("email", ""))
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        """A right password, unless the account's password sign-in was stopped by too many
+        wrong ones in a row: then it reads as wrong (see ``services.refuse_stopped_password``)."""
         user = super().authenticate(request, **credentials)
+        if user is not None and user.password_sign_in_stopped:
+            services.refuse_stopped_password(request=request, email=credentials.get("email", ""))
+            return None
         if user is not None:
             services.note_password_accepted(request=request, email=credentials.get("email", ""))
         return user
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        """One more wrong password in a row for the account (threshold.accounts.services)."""
+        services.note_password_failed(request=request, email=credentials.get("email", ""))
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         """A locked account is refused once its password was right (threshold.devices)."""

@@ -97,6 +97,33 @@ _TYPES = [
     ),
     EventType("account:signout", _("Signed out"), Category.SIGN_IN, retention=Retention.SIGN_IN),
     EventType(
+        "account:signin:password_stopped",
+        _("Sign-in refused: password sign-in stopped after too many failures"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+    ),
+    EventType(
+        "account:password:stopped",
+        _("Password sign-in stopped after too many failures"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+        notify_user=True,
+        alert=_(
+            "Someone entered a wrong password for your account %(failures)s times in a row. To keep "
+            "your account safe, your password alone no longer signs you in."
+        ),
+        alert_more=(
+            AlertLine(
+                _(
+                    "You can still sign in with a passkey. To use your password again, reset it with "
+                    "the link below; choose a new one if you think someone might know it."
+                )
+            ),
+        ),
+    ),
+    EventType(
         "account:signout:everywhere",
         _("Signed out everywhere"),
         Category.CHANGE,

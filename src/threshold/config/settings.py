@@ -148,6 +148,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Password hashing per app process (threshold.accounts.hashers, bench/README.md "Benchmarks"):
 # how many hashes it computes at once, how many more requests may wait for a slot (beyond that,
 # 503 at once), and how much lower than page requests the hashing threads' CPU priority is.
+# SECURITY: the throttle's waits (accounts/throttle.py) still let about 96 guesses a day through,
+# forever. After this many wrong passwords in a row the password alone no longer signs the account
+# in, until a password reset; passkeys keep working, and the owner is told.
+SIGN_IN_FAILURE_LIMIT = env.integer("THRESHOLD_SIGN_IN_FAILURE_LIMIT", 100, minimum=10)
 HASHING_CONCURRENCY = env.integer("THRESHOLD_HASHING_CONCURRENCY", 1, minimum=1)
 HASHING_QUEUE = env.integer("THRESHOLD_HASHING_QUEUE", 24, minimum=0)
 HASHING_NICENESS = min(19, env.integer("THRESHOLD_HASHING_NICENESS", 5, minimum=0))
