@@ -683,6 +683,25 @@ _TYPES = [
         notify_user=True,
         alert=_("We blocked a sign-in to your account that didn't look like you, as your organization asks."),
     ),
+    EventType(
+        "org:signin:held",
+        _("Sign-in held: unfamiliar, with no second method to ask for"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+        notify_user=True,
+        alert=_(
+            "We held a sign-in to your work account that didn't look like you: %(organization)s asks for a "
+            "second sign-in method then, and your account has none yet."
+        ),
+        alert_more=(
+            AlertLine(
+                _("If it was you, ask your admins for a Temporary Access Pass to sign in and set one up.")
+            ),
+            AlertLine(_("If it wasn't you, someone knows your password: reset it with the link below.")),
+        ),
+    ),
     # Admin console (threshold.orgs.console): what an organisation's admin did to a member's
     # account, in the member's own words on Recent activity; the admin is the event's actor.
     EventType(
