@@ -84,18 +84,15 @@ def note_password_failed(*, request: HttpRequest | None, email: str) -> None:
     reaches ``SIGN_IN_FAILURE_LIMIT`` stops password sign-in and tells the owner at every
     verified address (``account:password:stopped``), once.
 
-    SECURITY: the same one UPDATE runs for an unknown email as for a known one.
+    SECURITY: the same UPDATE and read run for an unknown email as for a known one.
     """
     address = email.strip().lower()
     with transaction.atomic():
         # The UPDATE holds the row until commit, so the count read back is this failure's own:
         # of two parallel failures, exactly one sees the limit.
-        if not address or not User.objects.filter(email=address).update(
-            failed_sign_ins=F("failed_sign_ins") + 1
-        ):
-            return
-        user = User.objects.get(email=address)
-        if user.failed_sign_ins == settings.SIGN_IN_FAILURE_LIMIT:
+        User.objects.filter(email=address).update(failed_sign_ins=F("failed_sign_ins") + 1)
+        user = User.objects.filter(email=address).first()
+        if user is not None and user.failed_sign_ins == settings.SIGN_IN_FAILURE_LIMIT:
             record_event(
                 "account:password:stopped",
                 user=user,
