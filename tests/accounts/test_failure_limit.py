@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -13,10 +14,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from tests.conftest import PASSWORD, Mailbox
+from tests.conftest import PASSWORD, Mailbox, make_user
 from tests.recovery.test_password_reset import NEW_PASSWORD, ask_by_email, choose_password, enter_code
 from tests.security.conftest import Person, browser, is_signed_in, sign_in_with_passkey
 from tests.security.conftest import sign_in as _sign_in
+from threshold.accounts import services
 from threshold.accounts.models import User
 from threshold.activity.models import Result, SecurityEvent
 
@@ -137,3 +139,31 @@ def test_an_unknown_address_counts_nothing(db: Any) -> None:
     response = Client().post("/accounts/login/", {"login": "nobody@example.com", "password": WRONG})
     assert response.status_code == 200
     assert not SecurityEvent.objects.filter(code="account:password:stopped").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_failures_at_the_limit_tell_the_owner_exactly_once() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises every writer")
+    user = make_user("race@example.com")
+    User.objects.filter(pk=user.pk).update(failed_sign_ins=LIMIT - 5)
+    barrier = threading.Barrier(12)
+    errors: list[BaseException] = []
+
+    def fail() -> None:
+        try:
+            barrier.wait()
+            services.note_password_failed(request=None, email=user.email)
+        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fail) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert failures(user) == LIMIT + 7
+    assert SecurityEvent.objects.filter(user=user, code="account:password:stopped").count() == 1
