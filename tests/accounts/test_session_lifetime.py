@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.conftest import PASSWORD
+from tests.security.conftest import browser, sign_in_with_passkey
 from threshold.accounts.models import User
 from threshold.activity.models import SecurityEvent
 
@@ -85,3 +86,15 @@ def test_the_idle_check_costs_no_query(user: User, clock: Any) -> None:
         client.get("/")
     assert len(second) == len(first)
     assert not [q for q in second.captured_queries if "django_session" in q["sql"] and "UPDATE" in q["sql"]]
+
+
+def test_a_sign_in_without_the_choice_lasts_only_the_browser_session(
+    user_with_passkey: Any, clock: Any
+) -> None:
+    client = browser()
+    assert sign_in_with_passkey(client, user_with_passkey.authenticator).status_code == 302
+    morsel = session_cookie(client)
+    assert not morsel["max-age"] and not morsel["expires"]
+    assert stored_expiry(client) <= timedelta(hours=12, minutes=1)
+    clock.advance(12 * 3600 + 120)
+    assert client.get("/").status_code == 302
