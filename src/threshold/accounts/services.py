@@ -13,6 +13,7 @@ from django.contrib.auth import logout
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -76,8 +77,52 @@ def note_password_accepted(*, request: HttpRequest, email: str) -> None:
     throttle.attempt_succeeded(email=email, ip=context_of(request).ip)
 
 
+def note_password_failed(*, request: HttpRequest | None, email: str) -> None:
+    """One more wrong password in a row for the account with this email, if there is one.
+
+    The count lives on the account (it outlasts the throttle's cache), and the failure that
+    reaches ``SIGN_IN_FAILURE_LIMIT`` stops password sign-in and tells the owner at every
+    verified address (``account:password:stopped``), once.
+
+    SECURITY: the same UPDATE and read run for an unknown email as for a known one.
+    """
+    address = email.strip().lower()
+    with transaction.atomic():
+        # The UPDATE holds the row until commit, so the count read back is this failure's own:
+        # of two parallel failures, exactly one sees the limit.
+        User.objects.filter(email=address).update(failed_sign_ins=F("failed_sign_ins") + 1)
+        user = User.objects.filter(email=address).first()
+        if user is not None and user.failed_sign_ins == settings.SIGN_IN_FAILURE_LIMIT:
+            record_event(
+                "account:password:stopped",
+                user=user,
+                request=request,
+                details={"failures": user.failed_sign_ins},
+            )
+
+
+def refuse_stopped_password(*, request: HttpRequest | None, email: str) -> None:
+    """The right password for an account whose password sign-in is stopped: refused as if wrong.
+
+    SECURITY: the guesser sees the wrong-password answer after the same work: the hash,
+    the count, and the event for the account the typed email names (looked up as a wrong
+    password's event is), so a stop tells them neither that they guessed right nor that
+    the account exists. The owner sees it on Recent activity.
+    """
+    note_password_failed(request=request, email=email)
+    record_event(
+        "account:signin:password_stopped",
+        user=selectors.user_by_email(email),
+        subject_label=email[:254],
+        request=request,
+        result=Result.BLOCKED,
+        method="password",
+    )
+
+
 def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
-    """A successful sign-in clears the account's failure count (not the address's).
+    """A successful sign-in clears the account's failure count (not the address's), and its
+    wrong passwords in a row unless they already stopped password sign-in.
 
     It is recorded scored against the account's history, and an unfamiliar one alerts the
     person (activity/risk.py); a sign-in with a passkey alone, or with a Temporary Access
@@ -87,6 +132,12 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     from threshold.security.selectors import sign_in_proven_by, used_passwordless_passkey
 
     throttle.record_success(email=user.email)
+    if 0 < user.failed_sign_ins < settings.SIGN_IN_FAILURE_LIMIT:
+        # Wrong passwords before this sign-in no longer count; a stop stays until a reset.
+        User.objects.filter(pk=user.pk, failed_sign_ins__lt=settings.SIGN_IN_FAILURE_LIMIT).update(
+            failed_sign_ins=0
+        )
+        user.failed_sign_ins = 0
     method = sign_in_proven_by(request) or (
         "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
     )

@@ -97,6 +97,33 @@ _TYPES = [
     ),
     EventType("account:signout", _("Signed out"), Category.SIGN_IN, retention=Retention.SIGN_IN),
     EventType(
+        "account:signin:password_stopped",
+        _("Sign-in refused: password sign-in stopped after too many failures"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+    ),
+    EventType(
+        "account:password:stopped",
+        _("Password sign-in stopped after too many failures"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+        notify_user=True,
+        alert=_(
+            "Someone entered a wrong password for your account %(failures)s times in a row. To keep "
+            "your account safe, your password alone no longer signs you in."
+        ),
+        alert_more=(
+            AlertLine(
+                _(
+                    "You can still sign in with a passkey. To use your password again, reset it with "
+                    "the link below; choose a new one if you think someone might know it."
+                )
+            ),
+        ),
+    ),
+    EventType(
         "account:signout:everywhere",
         _("Signed out everywhere"),
         Category.CHANGE,
@@ -664,6 +691,25 @@ _TYPES = [
         sign_in_attempt=True,
         notify_user=True,
         alert=_("We blocked a sign-in to your account that didn't look like you, as your organization asks."),
+    ),
+    EventType(
+        "org:signin:held",
+        _("Sign-in held: unfamiliar, with no second method to ask for"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+        notify_user=True,
+        alert=_(
+            "We held a sign-in to your work account that didn't look like you: %(organization)s asks for a "
+            "second sign-in method then, and your account has none yet."
+        ),
+        alert_more=(
+            AlertLine(
+                _("If it was you, ask your admins for a Temporary Access Pass to sign in and set one up.")
+            ),
+            AlertLine(_("If it wasn't you, someone knows your password: reset it with the link below.")),
+        ),
     ),
     # Admin console (threshold.orgs.console): what an organisation's admin did to a member's
     # account, in the member's own words on Recent activity; the admin is the event's actor.

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "threshold.accounts.middleware.AccountPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends a session left unused for the idle time (without "Keep me signed in").
+    "threshold.accounts.session_activity.SessionIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "threshold.devices.middleware.DeviceMiddleware",
@@ -122,7 +124,7 @@ if REDIS_URL:
             "KEY_PREFIX": "threshold",
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "threshold.accounts.session_store.cached_db"
 else:
     # The database cache is shared by every app process, so throttling counters hold
     # across processes even without Redis.
@@ -137,7 +139,7 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 200_000},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    SESSION_ENGINE = "threshold.accounts.session_store.db"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
@@ -151,6 +153,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Password hashing per app process (threshold.accounts.hashers, bench/README.md "Benchmarks"):
 # how many hashes it computes at once, how many more requests may wait for a slot (beyond that,
 # 503 at once), and how much lower than page requests the hashing threads' CPU priority is.
+# SECURITY: the throttle's waits (accounts/throttle.py) still let about 96 guesses a day through,
+# forever. After this many wrong passwords in a row the password alone no longer signs the account
+# in, until a password reset; passkeys keep working, and the owner is told.
+SIGN_IN_FAILURE_LIMIT = env.integer("THRESHOLD_SIGN_IN_FAILURE_LIMIT", 100, minimum=10)
 HASHING_CONCURRENCY = env.integer("THRESHOLD_HASHING_CONCURRENCY", 1, minimum=1)
 HASHING_QUEUE = env.integer("THRESHOLD_HASHING_QUEUE", 24, minimum=0)
 HASHING_NICENESS = min(19, env.integer("THRESHOLD_HASHING_NICENESS", 5, minimum=0))
@@ -249,6 +255,9 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds "last seen" may lag (threshold.account
 
 # --- Sessions and cookies ---------------------------------------------------------------
 SESSION_COOKIE_AGE = 30 * 24 * 3600  # "Keep me signed in": 30 days; otherwise until the browser closes
+# Without "Keep me signed in", a session also ends after this long unused (on the server, whatever
+# the browser does). An organisation's session lifetime and sign-in frequency apply on top.
+SESSION_IDLE_SECONDS = env.integer("THRESHOLD_SESSION_IDLE_HOURS", 12, minimum=1, maximum=24 * 30) * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS
