@@ -287,11 +287,11 @@ def test_wrong_passwords_on_the_way_into_the_staff_admin_are_throttled(operator:
 
 
 def test_the_password_alone_does_not_open_the_staff_admin_even_with_two_step_on(commits: Commits) -> None:
-    """The operator's two-step verification is on with an authenticator app and a passkey; the
-    second step done with the app is not the passkey the staff admin asks for."""
+    """The operator's two-step verification is on with an authenticator app and a passkey; a
+    second step done with the app or a recovery code is not the passkey the staff admin asks for."""
     person = with_passkey(make_operator(), commits)
     secret = add_authenticator_app(person.client, commits)
-    turn_on_two_step(person.client, commits)
+    codes = turn_on_two_step(person.client, commits)
 
     client = browser()
     assert sign_in(client, person.user)["Location"].startswith("/security/verify")  # the second step first
@@ -300,6 +300,14 @@ def test_the_password_alone_does_not_open_the_staff_admin_even_with_two_step_on(
     assert client.get("/").status_code == 200
     refused = client.get("/staff/")
     assert _refused(refused) and "made without it" in _text(refused)
+
+    # Nor is a recovery code.
+    client = browser()
+    sign_in(client, person.user)
+    with commits(execute=True):
+        assert verify(client, codes[0], method="recovery-code").status_code == 302
+    assert client.get("/").status_code == 200
+    assert _refused(client.get("/staff/"))
 
     # The passkey as the second step opens it.
     client = browser()
@@ -445,7 +453,8 @@ def test_revoking_a_pass_and_changing_a_licence_are_recorded(objects: Objects, o
 
 def test_the_operator_of_createadmin_adds_a_passkey_before_the_staff_admin_opens(commits: Commits) -> None:
     """The README's steps: createadmin, own password, a passkey on Security info, sign in with it."""
-    password, _ = create_admin("root@example.com")
+    password, text = create_admin("root@example.com")
+    assert "The staff admin (/staff/) opens once you add a passkey or security key on Security info" in text
     client = browser()
     sign_in(client, User.objects.get(email="root@example.com"), password)
     client.post("/accounts/password/change/", {"oldpassword": password, "password1": OWN_PASSWORD})

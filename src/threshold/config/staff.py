@@ -24,6 +24,7 @@ from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -102,6 +103,7 @@ class StaffAdminSite(admin.AdminSite):
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             refusal = self.refusal(request)
             if refusal is not None:
+                add_never_cache_headers(refusal)  # even where the page itself may be cached (jsi18n)
                 return refusal
             return view(request, *args, **kwargs)
 
