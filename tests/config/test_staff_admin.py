@@ -405,7 +405,7 @@ def test_editing_a_persons_row_is_on_their_activity_with_the_operator_as_actor(
     mine = SecurityEvent.objects.get(code="staff:change", user=operator.user)
     assert mine.details == {
         "action": "changed",
-        "what": "email address",
+        "what": "account.emailaddress",
         "target": "ada@example.com",
         "account": "ada@example.com",
     }
@@ -447,7 +447,7 @@ def test_revoking_a_pass_and_changing_a_licence_are_recorded(objects: Objects, o
     response = operator.client.post(f"/staff/orgs/organization/{organization.pk}/change/", data)
     assert response.status_code == 302, _text(response)[:3000]
     changed = SecurityEvent.objects.get(code="staff:change", user=operator.user, details__action="changed")
-    assert changed.details["what"] == "organization" and changed.details["target"] == "Contoso"
+    assert changed.details["what"] == "orgs.organization" and changed.details["target"] == "Contoso"
     assert "account" not in changed.details
 
 

@@ -332,7 +332,7 @@ def record_staff_change(
     """Record a change made in the staff admin, on the operator's Recent activity and the account's.
 
     ``action`` is what was done (``added``, ``changed``, ``deleted``, ``approved`` …), ``what``
-    the kind of thing and ``target`` which one. ``account`` is the person the change touched,
+    the kind of thing (its model, ``account.emailaddress``) and ``target`` which one. ``account`` is the person the change touched,
     if any; ``account_recorded`` says its own service already recorded the change on that
     account with the operator as actor (an approved recovery, a revoked pass), so it is not
     recorded twice there.

@@ -60,7 +60,7 @@ def _record(request: HttpRequest, obj: Model, flag: int) -> None:
         operator=request.user,
         request=request,
         action=ACTION_WORDS[flag],
-        what=str(obj._meta.verbose_name),
+        what=obj._meta.label_lower,
         target=str(obj),
         account=account_of(obj),
     )

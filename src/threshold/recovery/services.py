@@ -1023,7 +1023,7 @@ def staff_revoke_access_pass(
                 operator=operator,
                 request=request,
                 action="revoked",
-                what=str(TemporaryAccessPass._meta.verbose_name),
+                what=TemporaryAccessPass._meta.label_lower,
                 target=str(access_pass.public_id),
                 account=access_pass.user,
                 account_recorded=True,  # account:access_pass:revoke, with the operator as actor
@@ -1869,7 +1869,7 @@ def decide_recovery_request(
             operator=staff_user,
             request=request,
             action="approved" if approve else "denied",
-            what=str(AccountRecovery._meta.verbose_name),
+            what=AccountRecovery._meta.label_lower,
             target=str(row.public_id),
             account=row.user,
             account_recorded=True,  # the event above, with the operator as actor
