@@ -27,6 +27,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
@@ -80,9 +81,9 @@ def _user_label() -> str:
 
 
 class StaffAdminSite(admin.AdminSite):
-    site_header = "Threshold staff"
-    site_title = "Threshold staff"
-    index_title = "Staff admin"
+    site_header = gettext_lazy("Threshold staff")
+    site_title = gettext_lazy("Threshold staff")
+    index_title = gettext_lazy("Staff admin")
 
     def register(
         self,
