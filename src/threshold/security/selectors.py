@@ -647,7 +647,9 @@ def staff_change_is_fresh(request: HttpRequest, user: Any) -> bool:
     """Whether this session proved a passkey within the fresh-sign-in window (10 minutes).
 
     Every staff change needs it: a signed-in browser left open, or a copied session cookie,
-    must not be enough to approve a recovery or change an account.
+    must not be enough to approve a recovery or change an account. The passkey alone is
+    enough to confirm: it is the method a look-alike site cannot relay, and the session
+    already proved two steps when it signed in (``staff_access``).
     """
     at = passkey_proven_at(request, user)
     return (
