@@ -31,7 +31,7 @@ from tests.accounts.test_throttle import WRONG, wait_asked
 from tests.config.staff_support import make_operator, signed_in_with_passkey, staff_operator, with_passkey
 from tests.conftest import PASSWORD, Clock, Mailbox, make_user
 from tests.recovery.test_access_pass import issue, pass_signed_in, use_pass
-from tests.recovery.test_recovery_requests import queue
+from tests.recovery.test_recovery_requests import CONTACT, NEW_PASSWORD, queue
 from tests.security.conftest import (
     Commits,
     Person,
@@ -247,6 +247,19 @@ def test_a_change_with_a_stale_sign_in_asks_for_the_passkey_and_changes_nothing(
     assert not _refused(operator.client.get("/staff/"))
 
 
+def test_every_change_needs_its_csrf_token(objects: Objects, operator: Person) -> None:
+    forger = browser(enforce_csrf_checks=True)
+    forger.cookies = operator.client.cookies
+    before = _state()
+    for route, _pattern in [*GUARDED, ("logout/", None)]:
+        url = objects.url(route)
+        response = forger.post(url, ATTEMPT)
+        assert response.status_code == 403, url
+        assert not _refused(response), url  # Django's CSRF refusal, before any staff check
+    assert _state() == before
+    assert operator.client.get("/staff/").status_code == 200  # still signed in
+
+
 # --- The portal's sign-in, second step and sign-out ---------------------------------------------------
 
 
@@ -332,6 +345,36 @@ def test_a_temporary_access_pass_session_is_refused(commits: Commits) -> None:
     assert not response.get("Location", "").startswith("/staff/")
     if response.status_code == 403:
         assert _refused(response)
+
+
+def test_an_approved_recovery_of_a_staff_account_does_not_open_the_staff_admin(
+    operator: Person, mailbox: Mailbox, commits: Commits
+) -> None:
+    """Whoever completes an approved recovery of an operator's account, and adds a passkey of
+    their own in that session, still does not get /staff/ from it."""
+    victim = with_passkey(make_operator("second.operator@threshold.example"), commits)
+    recovery = queue(browser(), mailbox, commits, account=victim.user.email)
+    mailbox.clear()
+    with commits(execute=True):
+        decided = operator.client.post(
+            f"/staff/recovery/accountrecovery/{recovery.pk}/decide/", {"decision": "approve"}
+        )
+    assert decided.status_code == 302
+    approved = next(m for m in mailbox.to(CONTACT) if "approved" in m["Subject"])
+    link = re.search(r"https?://\S+(/recover/complete/\S+/)", Mailbox.text(approved))
+    assert link
+    taker = browser()
+    taker.get(link.group(1))
+    with commits(execute=True):
+        assert taker.post("/recover/complete/", {"password1": NEW_PASSWORD})["Location"] == "/security/"
+    intruder = Person(user=victim.user, client=taker)
+    add_passkey(taker, intruder.authenticator, commits, name="Intruder passkey")
+    page = taker.get("/accounts/2fa/webauthn/reauthenticate/?next=/staff/")
+    answer = intruder.authenticator.get(json_block(page, "passkey-options")["request_options"])
+    taker.post("/accounts/2fa/webauthn/reauthenticate/?next=/staff/", {"credential": json.dumps(answer)})
+    refused = taker.get("/staff/")
+    assert _refused(refused)
+    assert "You signed in with a Temporary Access Pass or an account recovery." in _text(refused)
 
 
 def test_a_password_session_that_confirms_the_passkey_is_let_in(password_only_operator: Person) -> None:
