@@ -494,6 +494,42 @@ def test_revoking_a_pass_and_changing_a_licence_are_recorded(objects: Objects, o
     assert "account" not in changed.details
 
 
+def test_a_membership_added_inline_is_on_the_members_activity(objects: Objects, operator: Person) -> None:
+    organization = objects.by_model["orgs.organization"]
+    data = {
+        "name": "Contoso",
+        "slug": "contoso",
+        "licence": "standard",
+        "verified_domains": "[]",
+        "contact": "",
+        "accent_colour": "",
+        "sign_in_text": "",
+        "policy-TOTAL_FORMS": "0",
+        "policy-INITIAL_FORMS": "0",
+        "policy-MIN_NUM_FORMS": "0",
+        "policy-MAX_NUM_FORMS": "1",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-user": str(objects.ada.user.pk),
+        "memberships-0-role": "global_admin",
+        "memberships-0-organization": str(organization.pk),
+        "memberships-0-created_at_0": "2026-01-05",
+        "memberships-0-created_at_1": "09:00:00",
+    }
+    response = operator.client.post(f"/staff/orgs/organization/{organization.pk}/change/", data)
+    assert response.status_code == 302, re.findall(
+        r'class="errorlist[^"]*"[^>]*>(.*?)</ul>', _text(response), re.S
+    )
+    theirs = SecurityEvent.objects.get(code="staff:account:change", user=objects.ada.user)
+    assert theirs.details["what"] == "orgs.membership" and theirs.details["action"] == "added"
+    assert theirs.actor_label == operator.user.email
+    assert SecurityEvent.objects.filter(
+        code="staff:change", user=operator.user, details__what="orgs.membership"
+    )
+
+
 def test_the_operator_of_createadmin_adds_a_passkey_before_the_staff_admin_opens(commits: Commits) -> None:
     """The README's steps: createadmin, own password, a passkey on Security info, sign in with it."""
     password, text = create_admin("root@example.com")

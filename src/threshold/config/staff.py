@@ -55,6 +55,16 @@ class StaffChangesRecorded(admin.ModelAdmin):  # type: ignore[type-arg]
             _record(request, obj, DELETION)
         return super().log_deletions(request, queryset)
 
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Rows changed inline (an organisation's memberships) are each recorded too."""
+        super().save_formset(request, form, formset, change)
+        for obj in getattr(formset, "new_objects", []):
+            _record(request, obj, ADDITION)
+        for obj, _fields in getattr(formset, "changed_objects", []):
+            _record(request, obj, CHANGE)
+        for obj in getattr(formset, "deleted_objects", []):
+            _record(request, obj, DELETION)
+
 
 def _record(request: HttpRequest, obj: Model, flag: int) -> None:
     record_staff_change(
