@@ -17,9 +17,9 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
 from allauth.account.views import LogoutView
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION
+from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -79,15 +79,11 @@ def _record(request: HttpRequest, obj: Model, flag: int) -> None:
 
 def account_of(obj: Any) -> Any:
     """The person a staff change touches: the account itself, or the account a row belongs to."""
-    from_model = type(obj)
-    if from_model._meta.label == _user_label():
+    account_model = get_user_model()
+    if isinstance(obj, account_model):
         return obj
     owner = getattr(obj, "user", None)
-    return owner if owner is not None and owner._meta.label == _user_label() else None
-
-
-def _user_label() -> str:
-    return str(settings.AUTH_USER_MODEL)
+    return owner if isinstance(owner, account_model) else None
 
 
 class StaffAdminSite(admin.AdminSite):
