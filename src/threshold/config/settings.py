@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "threshold.orgs",
     "threshold.devices",
     "threshold.recovery",
-    "django.contrib.admin",
+    "threshold.config.apps.StaffAdminConfig",  # Django's admin at /staff/, behind the portal's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -46,7 +46,7 @@ from threshold.accounts.codes import CodesStopped, Outcome, check_code, issue_co
 from threshold.accounts.models import User, VerificationPurpose
 from threshold.accounts.throttle import digest
 from threshold.activity.models import Result, SecurityEvent
-from threshold.activity.services import record_event
+from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
 from threshold.core.errors import PolicyDenied
 from threshold.core.mail import send_templated_mail
@@ -1012,6 +1012,25 @@ def revoke_access_pass(
     return bool(revoked)
 
 
+def staff_revoke_access_pass(
+    *, access_pass: TemporaryAccessPass, operator: Any, request: HttpRequest | None
+) -> bool:
+    """An operator's "revoke" in the staff admin: the pass stops working, on both Recent activities."""
+    with transaction.atomic():
+        revoked = revoke_access_pass(access_pass=access_pass, revoked_by=operator, request=request)
+        if revoked:
+            record_staff_change(
+                operator=operator,
+                request=request,
+                action="revoked",
+                what=TemporaryAccessPass._meta.label_lower,
+                target=str(access_pass.public_id),
+                account=access_pass.user,
+                account_recorded=True,  # account:access_pass:revoke, with the operator as actor
+            )
+    return revoked
+
+
 def _refuse(*, reason: str, user: Any, email: str, request: HttpRequest | None) -> AccessPassRefused:
     record_event(
         "account:access_pass:refused",
@@ -1890,6 +1909,15 @@ def decide_recovery_request(
             actor=staff_user,
             subject_label=row.account_email,
             details=details,
+        )
+        record_staff_change(
+            operator=staff_user,
+            request=request,
+            action="approved" if approve else "denied",
+            what=AccountRecovery._meta.label_lower,
+            target=str(row.public_id),
+            account=row.user,
+            account_recorded=True,  # the event above, with the operator as actor
         )
         row_id = row.pk
         if approve:
