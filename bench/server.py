@@ -87,7 +87,9 @@ class Server:
         env.pop("DJANGO_SETTINGS_MODULE", None)
         env.update(
             THRESHOLD_VAR_DIR=str(self.var_dir),
-            THRESHOLD_DEMO="false",
+            # A local demo is the only start `threshold serve` allows over plain http; demo mode
+            # adds nothing to a page but the outbox link in the footer.
+            THRESHOLD_DEMO="true",
             THRESHOLD_DEBUG="false",
             THRESHOLD_BASE_URL=self.base_url,
             PORT=str(self.port),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -398,3 +399,36 @@ def test_the_date_filters_keep_iso_dates_in_every_language(client: Client, user:
     client.force_login(user)
     html = client.get("/activity/?start=2026-01-31&end=2026-02-01").content.decode()
     assert 'value="2026-01-31"' in html and 'value="2026-02-01"' in html
+
+
+EXTREME_DATES = [
+    "end=9999-12-31",
+    "start=9999-12-31",
+    "start=0001-01-01",
+    "end=0001-01-01",
+    "start=0001-01-01&end=9999-12-31",
+    "end=99999-01-01",
+    "end=2026-02-30",
+    "end=-2026-01-01",
+]
+
+
+@pytest.mark.parametrize("query", EXTREME_DATES)
+def test_an_extreme_or_impossible_date_is_the_forms_own_error(
+    client: Client, user: User, mixed: dict[str, SecurityEvent], query: str
+) -> None:
+    client.force_login(user)
+    response = client.get(f"/activity/?{query}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'class="field__error"' in html
+    # Like a backwards range: the error is shown and the list is unfiltered.
+    assert len(page_ids(html)) == len(mixed) + 1
+
+
+def test_a_cursor_past_the_database_ranges_starts_from_the_newest(ada: Client, user: User) -> None:
+    for raw in (f"0.{2**63}", f"0.{10**30}", f"{10**30}.1", f"-{10**17}.1", "0.-5"):
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        response = ada.get("/activity/", {"after": cursor})
+        assert response.status_code == 200, raw
+    assert selectors.decode_cursor(base64.urlsafe_b64encode(f"0.{2**63}".encode()).decode()) is None

@@ -129,7 +129,8 @@ def two_processes(
         "THRESHOLD_SECRET_KEY": secrets.token_hex(32),
         "THRESHOLD_BASE_URL": "http://127.0.0.1:8000",
         "THRESHOLD_DEBUG": "false",
-        "THRESHOLD_DEMO": "false",
+        # A local demo is the only start `threshold serve` allows over plain http.
+        "THRESHOLD_DEMO": "true",
     }
     env.pop("THRESHOLD_EMAIL_URL", None)
     migrate = subprocess.run(

@@ -127,6 +127,33 @@ def test_a_file_that_cannot_be_read_is_refused_whole(
     assert User.objects.count() == before
 
 
+LONG = "x" * 200 * 1024
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (f"email,given_name\nlong@contoso.example,{LONG}\n", 2),
+        (f'email,given_name\nlong@contoso.example,"{LONG}"\n', 2),
+        (f"email,{LONG}\nlong@contoso.example,Long\n", 1),
+        # A good row before the long one: nothing is invited from a file that is refused whole.
+        (f"email,given_name\nfirst@contoso.example,First\nlong@contoso.example,{LONG}\n", 3),
+    ],
+)
+def test_a_file_with_a_field_of_200_kb_is_refused_whole_with_the_forms_error(
+    world: World, megan_client: Client, commits: Any, mailbox: Mailbox, content: str, line: int
+) -> None:
+    before = User.objects.count()
+    with commits(execute=True):
+        response = upload(megan_client, content)
+    assert response.status_code == 200
+    page = html.unescape(response.content.decode())
+    assert f"Line {line} can't be read: a field is far too long" in page
+    assert LONG not in page
+    assert User.objects.count() == before
+    assert not mailbox.messages
+
+
 def test_a_file_too_large_is_refused(
     world: World, megan_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

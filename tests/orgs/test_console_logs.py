@@ -157,3 +157,27 @@ def test_the_audit_export_is_in_every_tier_and_defuses_formulas(world: World, me
 def test_a_helpdesk_admin_reads_the_logs(world: World, history: None, harry_client: Client) -> None:
     assert "adele@contoso.example" in page_of(harry_client, "/admin-console/sign-ins/")
     assert harry_client.get("/admin-console/audit/export.csv").status_code == 200
+
+
+EXTREME_DATES = ["end=9999-12-31", "start=9999-12-31", "start=0001-01-01", "end=0001-01-01", "end=2026-02-30"]
+
+
+@pytest.mark.parametrize("query", EXTREME_DATES)
+@pytest.mark.parametrize("url", ["/admin-console/sign-ins/", "/admin-console/audit/"])
+def test_an_extreme_or_impossible_date_on_a_log_is_the_forms_own_error(
+    world: World, history: None, megan_client: Client, url: str, query: str
+) -> None:
+    response = megan_client.get(f"{url}?{query}")
+    assert response.status_code == 200
+    assert 'class="field__error"' in response.content.decode()
+
+
+@pytest.mark.parametrize("query", EXTREME_DATES)
+@pytest.mark.parametrize("url", ["/admin-console/sign-ins/export.csv", "/admin-console/audit/export.csv"])
+def test_an_extreme_or_impossible_date_on_an_export_is_a_400_that_says_why(
+    world: World, history: None, megan_client: Client, url: str, query: str
+) -> None:
+    response = megan_client.get(f"{url}?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert 'class="field__error"' in response.content.decode()

@@ -9,15 +9,17 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests.conftest import Mailbox
 from tests.orgs.conftest import signed_in
 from tests.orgs.test_locks import passkey_of
 from tests.security.conftest import OTHER_UA, browser, sign_in
 from threshold.accounts.models import User
+from threshold.activity import catalog
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event
 from threshold.core.context import RequestContext
 from threshold.orgs.models import Membership, Organization, OrganizationPolicy, UnfamiliarSignIn
-from threshold.security.models import SecuritySettings
+from threshold.security.models import SecuritySettings, SignInMethod
 
 pytestmark = pytest.mark.django_db
 
@@ -103,9 +105,34 @@ def test_session_lifetime_signs_out(adele: User, set_policy: Any, clock: Any) ->
 
 
 def test_without_a_lifetime_sessions_last(adele: User, clock: Any) -> None:
-    client = signed_in(adele)
+    from tests.conftest import PASSWORD
+
+    client = browser()
+    response = client.post("/accounts/login/", {"login": adele.email, "password": PASSWORD, "remember": "on"})
+    assert response.status_code == 302
     clock.advance(48 * 3600)
+    assert client.get("/").status_code == 200  # "Keep me signed in": its 30 days
+
+
+def test_the_session_lifetime_overrides_keep_me_signed_in(adele: User, set_policy: Any, clock: Any) -> None:
+    from tests.conftest import PASSWORD
+
+    set_policy(session_lifetime_hours=8)
+    client = browser()
+    response = client.post("/accounts/login/", {"login": adele.email, "password": PASSWORD, "remember": "on"})
+    assert response.status_code == 302
+    clock.advance(7 * 3600)
     assert client.get("/").status_code == 200
+    clock.advance(2 * 3600)
+    assert client.get("/").status_code == 302
+    assert client.get("/").status_code == 302  # signed out
+
+
+def test_the_session_lifetime_applies_within_the_idle_time(adele: User, set_policy: Any, clock: Any) -> None:
+    set_policy(session_lifetime_hours=1)
+    client = signed_in(adele)  # without "Keep me signed in": idle after 12 hours
+    clock.advance(3600 + 60)
+    assert client.get("/").status_code == 302
 
 
 def test_sign_in_frequency_asks_for_the_password_again(adele: User, set_policy: Any, clock: Any) -> None:
@@ -178,3 +205,66 @@ def test_standard_ignores_the_unfamiliar_sign_in_rule(adele: User, contoso: Orga
     )
     assert sign_in(client, adele).status_code == 302
     assert not SecurityEvent.objects.filter(code="org:signin:blocked").exists()
+
+
+def test_an_unfamiliar_sign_in_with_no_second_method_to_ask_for_is_held(
+    adele: User, megan: User, premium_contoso: Organization, set_policy: Any, mailbox: Any, commits: Any
+) -> None:
+    set_policy(unfamiliar_sign_in=UnfamiliarSignIn.SECOND_STEP)
+    _history_elsewhere(adele)  # and Adele has no sign-in method besides her password
+    mailbox.clear()
+    client = browser()
+    with commits(execute=True):
+        response = sign_in(client, adele)
+    # SECURITY: the password alone does not get through...
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Sign-in held" in page
+    assert "Temporary Access Pass" in page and "it-help@contoso.example" in page
+    assert client.get("/").status_code == 302
+    # ...and nothing can be set up from this browser: there is no session to set it up in.
+    for path in ("/security/add/", "/accounts/2fa/webauthn/add/", "/accounts/2fa/totp/activate/"):
+        refused = client.get(path)
+        assert refused.status_code == 302 and refused["Location"].startswith("/accounts/login/"), path
+    assert not SignInMethod.objects.filter(user=adele).exists()
+
+    event = SecurityEvent.objects.get(user=adele, code="org:signin:held")
+    assert event.result == Result.BLOCKED
+    assert catalog.CATALOG["org:signin:held"].org_visible
+    # The person hears of it, and so do the organisation's admins, with the way out.
+    assert any("held" in Mailbox.text(m) for m in mailbox.to(adele.email))
+    told = mailbox.to(megan.email)
+    assert len(told) == 1
+    text = Mailbox.text(told[0])
+    assert "Adele Vance" in text and adele.email in text and "Temporary Access Pass" in text
+    assert f"/admin-console/members/{adele.public_id}/access-pass/" in text
+    # The console's sign-in log shows it.
+    admin = signed_in(megan)
+    log = admin.get("/admin-console/sign-ins/?code=org:signin:held").content.decode()
+    assert "Sign-in held" in log and adele.email in log
+
+
+def test_a_familiar_sign_in_with_no_second_method_is_not_held(
+    adele: User, premium_contoso: Organization, set_policy: Any
+) -> None:
+    set_policy(unfamiliar_sign_in=UnfamiliarSignIn.SECOND_STEP)
+    assert sign_in(browser(), adele).status_code == 302  # nothing to compare with: familiar
+    assert sign_in(browser(), adele).status_code == 302  # same browser and country
+    assert not SecurityEvent.objects.filter(code="org:signin:held").exists()
+
+
+def test_a_temporary_access_pass_is_the_way_out_of_a_held_sign_in(
+    adele: User, megan: User, premium_contoso: Organization, set_policy: Any, commits: Any
+) -> None:
+    from tests.recovery.test_access_pass import pass_signed_in, use_pass
+    from threshold.recovery import services as recovery_services
+
+    set_policy(unfamiliar_sign_in=UnfamiliarSignIn.SECOND_STEP)
+    _history_elsewhere(adele)
+    client = browser()
+    assert sign_in(client, adele).status_code == 403
+    with commits(execute=True):
+        _pass, plain = recovery_services.issue_access_pass(user=adele, issued_by=megan, request=None)
+    response = use_pass(client, adele.email, plain)
+    assert response.status_code == 302, response.content[:600]
+    assert pass_signed_in(client)

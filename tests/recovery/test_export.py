@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+import time
 import zipfile
 from datetime import timedelta
 from io import StringIO
@@ -17,7 +18,17 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.conftest import make_user
-from tests.security.conftest import Person, browser, sign_in, turn_on_two_step
+from tests.core.stored_secrets import stored_secrets
+from tests.security.conftest import (
+    Person,
+    add_passkey,
+    browser,
+    last_text_message_code,
+    oathtool_code,
+    sign_in,
+    turn_on_two_step,
+    verify,
+)
 from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
 from threshold.recovery import services
@@ -89,6 +100,35 @@ def test_the_export_is_built_in_the_background_mailed_and_downloadable(
     assert not re.search(r"pbkdf2|argon2|scrypt|bcrypt", everything)
     codes_recorded = set(SecurityEvent.objects.filter(user=person.user).values_list("code", flat=True))
     assert {"account:export:request", "account:export:ready", "account:export:download"} <= codes_recorded
+
+
+def test_no_secret_hash_or_code_of_any_method_is_in_any_file(
+    user_with_two_step: Person, commits: Any, sms_outbox: Any
+) -> None:
+    """Issue 10 §2: an account with every kind of method and pending code, and nothing of any
+    secret, hash or code in the ZIP, whether stored (hashed or encrypted) or in plain text."""
+    person = user_with_two_step
+    add_passkey(person.client, person.authenticator, commits, name="Laptop passkey")
+    laptop = browser()
+    assert sign_in(laptop, person.user).status_code == 302
+    assert verify(laptop, oathtool_code(person.secret, at=time.time() + 30), trust=True).status_code == 302
+    with commits(execute=True):
+        person.client.post("/your-info/phones/add/", {"number": "+14255550123", "region": ""})
+    phone_code = last_text_message_code(sms_outbox)  # left unentered: a pending code
+    with commits(execute=True):
+        _, access_pass = services.issue_access_pass(user=person.user, issued_by=None, request=None)
+
+    export = ask_for_export(person, commits)
+    archive = zipfile.ZipFile(io.BytesIO(download(person.client, export).content))
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+
+    assert "+14255550123" in everything and "Laptop passkey" in everything  # the data is there
+    stored = stored_secrets()
+    assert any(value.startswith("enc1:") for value in stored)  # the app's secret, encrypted
+    for value in {person.secret, access_pass, *person.recovery_codes} | stored:
+        assert value not in everything, value[:12]
+    assert not re.search(rf"(?<![.\d]){phone_code}(?!\d)", everything)  # (not a timestamp's microseconds)
+    assert "enc1:" not in everything and not re.search(r"argon2|pbkdf2|\$2b\$", everything)
 
 
 def test_another_account_gets_404(person: Person, commits: Any) -> None:

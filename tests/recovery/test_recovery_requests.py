@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.test import Client
 from django.utils import timezone
 
+from tests.config.staff_support import staff_operator
 from tests.conftest import Mailbox, SmsOutbox, make_user
 from tests.security.conftest import Commits, Person, browser, is_signed_in
 from threshold.accounts.models import Organization, PhoneNumber, User
@@ -55,11 +56,9 @@ def ada(person: Person) -> Person:
 
 
 @pytest.fixture
-def operator(db: Any) -> Client:
-    staff = make_user("operator@threshold.example", is_staff=True, is_superuser=True)
-    client = browser()
-    client.force_login(staff)
-    return client
+def operator(db: Any, commits: Commits) -> Client:
+    """An operator signed in with their passkey, as the staff admin asks."""
+    return staff_operator(commits).client
 
 
 def decide(operator: Client, recovery: AccountRecovery, decision: str, note: str = "") -> Any:
@@ -87,7 +86,82 @@ def test_a_proved_request_is_queued_and_acknowledged(ada: Person, mailbox: Mailb
     assert "We've received your request" in page
     assert any("received" in m["Subject"] for m in mailbox.to(CONTACT))
     assert SecurityEvent.objects.filter(code="account:recovery:request", user=ada.user).exists()
-    assert not mailbox.to("ada@example.com")  # the queue is not the owner's business until a decision
+
+
+def test_the_owner_hears_of_a_request_at_once_and_can_cancel_it(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits, operator: Client
+) -> None:
+    EmailAddress.objects.create(user=ada.user, email="ada@backup.example", verified=True)
+    EmailAddress.objects.create(user=ada.user, email="ada@unproved.example", verified=False)
+    recovery = queue(browser(), mailbox, commits)
+    # Every verified address, by mail and text message, with a link to cancel; no other address.
+    links = set()
+    for address in ("ada@example.com", "ada@backup.example"):
+        notices = [m for m in mailbox.to(address) if "recovering your account" in m["Subject"]]
+        assert len(notices) == 1, address
+        text = Mailbox.text(notices[0])
+        assert "asked our support team to recover your account" in text
+        match = re.search(r"https?://[^/\s]+(/recover/cancel/\S+/)", text)
+        assert match
+        links.add(match.group(1))
+    assert not mailbox.to("ada@unproved.example")
+    assert not mailbox.to(CONTACT) or all(
+        "recovering your account" not in m["Subject"] for m in mailbox.to(CONTACT)
+    )
+    assert any("/recover/cancel/" in body for body in sms.messages(NUMBER))
+    (link,) = links
+    # The same link, session and button as the waiting-period recovery's.
+    owner = browser()
+    assert owner.get(link)["Location"] == "/recover/cancel/"
+    assert AccountRecovery.objects.get(pk=recovery.pk).status == RecoveryStatus.WAITING
+    with commits(execute=True):
+        answer = owner.post("/recover/cancel/")
+    assert "The recovery is cancelled" in answer.content.decode()
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.CANCELLED
+    assert SecurityEvent.objects.filter(code="account:recovery:cancel", user=ada.user).count() == 1
+    # The operator can no longer approve it.
+    decide(operator, recovery, "approve")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.CANCELLED and not recovery.decision
+
+
+def test_the_first_cancel_link_still_works_after_an_approval(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits, operator: Client
+) -> None:
+    recovery = queue(browser(), mailbox, commits)
+    filed = next(m for m in mailbox.to("ada@example.com") if "recovering your account" in m["Subject"])
+    match = re.search(r"https?://[^/\s]+(/recover/cancel/\S+/)", Mailbox.text(filed))
+    assert match
+    with commits(execute=True):
+        decide(operator, recovery, "approve")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.READY
+    owner = browser()
+    owner.get(match.group(1))
+    assert "Cancel this recovery" in owner.get("/recover/cancel/").content.decode()
+    with commits(execute=True):
+        owner.post("/recover/cancel/")
+    recovery.refresh_from_db()
+    assert recovery.status == RecoveryStatus.CANCELLED
+    assert recovery.filed_cancel_token_hash == recovery.cancel_token_hash == ""
+    # The approved completion link is dead too.
+    approved = next(m for m in mailbox.to(CONTACT) if "approved" in m["Subject"])
+    completion = re.search(r"https?://\S+(/recover/complete/\S+/)", Mailbox.text(approved))
+    assert completion
+    person = browser()
+    person.get(completion.group(1))
+    assert person.get("/recover/complete/").status_code == 404
+
+
+def test_a_request_for_no_account_tells_no_one_but_the_contact(
+    ada: Person, mailbox: Mailbox, sms: SmsOutbox, commits: Commits
+) -> None:
+    queue(browser(), mailbox, commits, account="nobody@example.com")
+    assert {str(m["To"]) for m in mailbox.messages} == {CONTACT}
+    assert not sms.messages(NUMBER)
+    recovery = AccountRecovery.objects.get()
+    assert recovery.filed_cancel_token_hash == recovery.cancel_token_hash == ""
 
 
 def test_an_unknown_account_gets_the_same_answers_and_is_kept_for_the_operator(
@@ -229,9 +303,10 @@ def test_only_staff_decide(ada: Person, mailbox: Mailbox, commits: Commits) -> N
         services.decide_recovery_request(
             recovery=recovery, staff_user=ada.user, approve=True, note="", request=None
         )
-    assert ada.client.post(f"/staff/recovery/accountrecovery/{recovery.pk}/decide/", {"decision": "approve"})[
-        "Location"
-    ].startswith("/staff/login/")
+    response = ada.client.post(
+        f"/staff/recovery/accountrecovery/{recovery.pk}/decide/", {"decision": "approve"}
+    )
+    assert response.status_code == 403
     recovery.refresh_from_db()
     assert recovery.status == RecoveryStatus.WAITING
 
@@ -258,13 +333,13 @@ def test_the_queue_shows_claims_beside_the_accounts_facts(
 
 def test_the_staff_pages_are_for_staff_only(ada: Person, mailbox: Mailbox, commits: Commits) -> None:
     recovery = queue(browser(), mailbox, commits)
-    for client in (ada.client, Client()):
-        for path in (
-            "/staff/recovery/accountrecovery/",
-            f"/staff/recovery/accountrecovery/{recovery.pk}/change/",
-        ):
-            response = client.get(path)
-            assert response.status_code == 302 and response["Location"].startswith("/staff/login/")
+    for path in (
+        "/staff/recovery/accountrecovery/",
+        f"/staff/recovery/accountrecovery/{recovery.pk}/change/",
+    ):
+        assert ada.client.get(path).status_code == 403
+        response = Client().get(path)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
 
 
 def test_the_request_page_cannot_be_edited_only_decided(

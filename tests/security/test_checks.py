@@ -2,6 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.mfa.models import Authenticator
+
+from tests.conftest import make_user
+from threshold.core import crypto
 from threshold.security import checks
 
 
@@ -25,3 +29,17 @@ def test_allauth_mfa_must_be_wired_to_the_security_app(settings: Any) -> None:
     settings.MFA_ADAPTER = "allauth.mfa.adapter.DefaultMFAAdapter"
     settings.MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
     assert {e.id for e in checks.mfa_wiring(None)} == {"threshold.E121", "threshold.E122"}
+
+
+def test_a_secret_under_a_key_taken_out_too_early_stops_start_up(settings: Any, db: Any) -> None:
+    old, new = bytes(32), bytes(range(32))
+    settings.ENCRYPTION_KEYS = [old]
+    Authenticator.objects.create(
+        user=make_user(), type=Authenticator.Type.TOTP, data={"secret": crypto.encrypt("S", purpose="mfa")}
+    )
+    settings.ENCRYPTION_KEYS = [new, old]
+    assert checks.secrets_readable(None) == []
+    settings.ENCRYPTION_KEYS = [new]
+    [error] = checks.secrets_readable(None)
+    assert error.id == "threshold.E123"
+    assert "1 authenticator-app secret(s)" in error.msg and crypto.key_id(old) in error.msg

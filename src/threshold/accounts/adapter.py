@@ -46,10 +46,19 @@ class AccountAdapter(DefaultAccountAdapter):
         services.ensure_sign_in_allowed(request=request, email=credentials.get("email", ""))
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        """A right password, unless the account's password sign-in was stopped by too many
+        wrong ones in a row: then it reads as wrong (see ``services.refuse_stopped_password``)."""
         user = super().authenticate(request, **credentials)
+        if user is not None and user.password_sign_in_stopped:
+            services.refuse_stopped_password(request=request, email=credentials.get("email", ""))
+            return None
         if user is not None:
             services.note_password_accepted(request=request, email=credentials.get("email", ""))
         return user
+
+    def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        """One more wrong password in a row for the account (threshold.accounts.services)."""
+        services.note_password_failed(request=request, email=credentials.get("email", ""))
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         """A locked account is refused once its password was right (threshold.devices)."""
@@ -96,11 +105,17 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def login(self, request: HttpRequest, user: Any) -> None:
         """From the moment of sign-in, the request speaks the person's language: allauth's
-        "Successfully signed in" message is made later in this same request.
+        "Successfully signed in" message is made later in this same request; the session
+        ends with the browser unless the person chose "Keep me signed in".
 
         Last gate for a locked account, whichever way and stages the sign-in came through."""
         devices_adapter.ensure_not_locked(request, user)
         super().login(request, user)
+        if request.session.get("_session_expiry") is None:
+            # SECURITY: a sign-in that offered no "Keep me signed in" (a passkey, a code, a
+            # confirmed address) lasts until the browser closes, not 30 days. The password
+            # form sets the person's own choice after this.
+            request.session.set_expiry(0)
         if getattr(user, "locale", ""):
             translation.activate(user.locale)
             request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]

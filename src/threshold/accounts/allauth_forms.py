@@ -17,9 +17,12 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.hashers import make_password
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from threshold.accounts import selectors, services
 
 
 def _plain(form: forms.BaseForm, labels: dict[str, Any]) -> None:
@@ -47,9 +50,13 @@ class LoginForm(allauth_forms.LoginForm):
 
 class SignupForm(allauth_forms.SignupForm):
     field_order = ["given_name", "family_name", "email", "password1"]
+    account_already_exists: bool
+    # The unverified sign-ups holding the address, which this one replaces when it is saved.
+    replaces: list[int]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.replaces = []
         _plain(self, {"email": _("Email"), "password1": _("Password")})
         self.fields["email"].help_text = _("We'll send a code to this address to confirm that it's yours.")
 
@@ -70,7 +77,26 @@ class SignupForm(allauth_forms.SignupForm):
                 self.add_error("password1", error)
         return cleaned
 
+    def validate_unique_email(self, value: str) -> str:
+        email = super().validate_unique_email(value)
+        self.replaces = []
+        if self.account_already_exists:
+            # Sign-ups with this address that nobody verified do not hold it: this one replaces
+            # them (accounts.services.replace_unverified_sign_ups), with the same answer.
+            self.replaces = selectors.sign_ups_replaced_by(email)
+            self.account_already_exists = not self.replaces
+        return email
+
     def try_save(self, request: HttpRequest) -> tuple[Any, Any]:
+        if not self.replaces:
+            return self._save_or_tell(request)
+        with transaction.atomic():
+            replaced = services.replace_unverified_sign_ups(user_ids=self.replaces, request=request)
+            # Verified in the meantime: answered as any address that has an account.
+            self.account_already_exists = not replaced
+            return self._save_or_tell(request)
+
+    def _save_or_tell(self, request: HttpRequest) -> tuple[Any, Any]:
         if self.account_already_exists and self.cleaned_data.get("password1"):
             # SECURITY: a new account costs one password hash; allauth's "this address has an
             # account already" answer cost none, so the response time told the two apart.

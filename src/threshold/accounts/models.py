@@ -4,6 +4,7 @@ import uuid
 import zoneinfo
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import PermissionsMixin
@@ -84,6 +85,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     photo_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
     password_changed_at = models.DateTimeField(null=True, blank=True)
     must_change_password = models.BooleanField(default=False, editable=False)
+    # Wrong passwords in a row (threshold.accounts.services.note_password_failed). At
+    # SIGN_IN_FAILURE_LIMIT the password alone no longer signs in, until a password reset.
+    failed_sign_ins = models.PositiveIntegerField(default=0, editable=False)
     # Set by "Lock my account" (threshold.devices); sign-in is refused until recovery clears it.
     locked_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Set by closing the account (threshold.recovery): until ``closes_at`` it can only be
@@ -129,6 +133,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+    @property
+    def password_sign_in_stopped(self) -> bool:
+        """Too many wrong passwords in a row: the password alone no longer signs in."""
+        return self.failed_sign_ins >= settings.SIGN_IN_FAILURE_LIMIT
 
     @property
     def is_closing(self) -> bool:

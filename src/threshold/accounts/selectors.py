@@ -8,9 +8,9 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from threshold.accounts.models import PhoneNumber, User
+from threshold.accounts.models import AccountKind, PhoneNumber, User
 
 
 def language_for_email(email: str) -> str:
@@ -62,3 +62,42 @@ def session_count(user: User) -> int:
     from allauth.usersessions.models import UserSession
 
     return UserSession.objects.filter(user=user).count()
+
+
+def unverified_sign_ups() -> QuerySet[User]:
+    """Accounts made by a sign-up that nobody has proved anything on: nothing on them to lose.
+
+    SECURITY: only a personal account that never signed in, with no verified address or phone
+    number, no sign-in method, no organisation, no staff rights and no closure under way counts.
+    Anything more means someone proved or was given something, and it is never discarded.
+    """
+    return (
+        User.objects.filter(
+            kind=AccountKind.PERSONAL,
+            organization__isnull=True,
+            is_staff=False,
+            is_superuser=False,
+            last_login__isnull=True,
+            closure_requested_at__isnull=True,
+            closed_at__isnull=True,
+        )
+        .exclude(emailaddress__verified=True)
+        .exclude(phone_numbers__verified_at__isnull=False)
+        .exclude(authenticator__isnull=False)
+        .exclude(memberships__isnull=False)
+        .exclude(invitations__isnull=False)
+    )
+
+
+def sign_ups_replaced_by(email: str) -> list[int]:
+    """The accounts a new sign-up for ``email`` replaces: every account holding the address,
+    when each of them is an unverified sign-up; otherwise none."""
+    holders = set(
+        User.objects.filter(Q(email__iexact=email) | Q(emailaddress__email__iexact=email)).values_list(
+            "pk", flat=True
+        )
+    )
+    if not holders:
+        return []
+    replaceable = set(unverified_sign_ups().filter(pk__in=holders).values_list("pk", flat=True))
+    return sorted(holders) if replaceable == holders else []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.usersessions.models import UserSession
@@ -13,12 +13,13 @@ from django.contrib.auth import logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from threshold.accounts import codes, phones, photos, throttle
+from threshold.accounts import codes, phones, photos, selectors, throttle
 from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
@@ -76,8 +77,52 @@ def note_password_accepted(*, request: HttpRequest, email: str) -> None:
     throttle.attempt_succeeded(email=email, ip=context_of(request).ip)
 
 
+def note_password_failed(*, request: HttpRequest | None, email: str) -> None:
+    """One more wrong password in a row for the account with this email, if there is one.
+
+    The count lives on the account (it outlasts the throttle's cache), and the failure that
+    reaches ``SIGN_IN_FAILURE_LIMIT`` stops password sign-in and tells the owner at every
+    verified address (``account:password:stopped``), once.
+
+    SECURITY: the same UPDATE and read run for an unknown email as for a known one.
+    """
+    address = email.strip().lower()
+    with transaction.atomic():
+        # The UPDATE holds the row until commit, so the count read back is this failure's own:
+        # of two parallel failures, exactly one sees the limit.
+        User.objects.filter(email=address).update(failed_sign_ins=F("failed_sign_ins") + 1)
+        user = User.objects.filter(email=address).first()
+        if user is not None and user.failed_sign_ins == settings.SIGN_IN_FAILURE_LIMIT:
+            record_event(
+                "account:password:stopped",
+                user=user,
+                request=request,
+                details={"failures": user.failed_sign_ins},
+            )
+
+
+def refuse_stopped_password(*, request: HttpRequest | None, email: str) -> None:
+    """The right password for an account whose password sign-in is stopped: refused as if wrong.
+
+    SECURITY: the guesser sees the wrong-password answer after the same work: the hash,
+    the count, and the event for the account the typed email names (looked up as a wrong
+    password's event is), so a stop tells them neither that they guessed right nor that
+    the account exists. The owner sees it on Recent activity.
+    """
+    note_password_failed(request=request, email=email)
+    record_event(
+        "account:signin:password_stopped",
+        user=selectors.user_by_email(email),
+        subject_label=email[:254],
+        request=request,
+        result=Result.BLOCKED,
+        method="password",
+    )
+
+
 def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
-    """A successful sign-in clears the account's failure count (not the address's).
+    """A successful sign-in clears the account's failure count (not the address's), and its
+    wrong passwords in a row unless they already stopped password sign-in.
 
     It is recorded scored against the account's history, and an unfamiliar one alerts the
     person (activity/risk.py); a sign-in with a passkey alone, or with a Temporary Access
@@ -87,6 +132,12 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     from threshold.security.selectors import sign_in_proven_by, used_passwordless_passkey
 
     throttle.record_success(email=user.email)
+    if 0 < user.failed_sign_ins < settings.SIGN_IN_FAILURE_LIMIT:
+        # Wrong passwords before this sign-in no longer count; a stop stays until a reset.
+        User.objects.filter(pk=user.pk, failed_sign_ins__lt=settings.SIGN_IN_FAILURE_LIMIT).update(
+            failed_sign_ins=0
+        )
+        user.failed_sign_ins = 0
     method = sign_in_proven_by(request) or (
         "passkey" if request is not None and used_passwordless_passkey(request, user) else "password"
     )
@@ -452,3 +503,63 @@ def create_admin(*, email: str) -> tuple[User, str]:
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
         record_event("account:admin:create", user=user, details={"via": "createadmin"})
     return user, password
+
+
+# --- Sign-ups nobody verified ----------------------------------------------------------------
+
+
+def replace_unverified_sign_ups(*, user_ids: list[int], request: HttpRequest | None) -> bool:
+    """Delete the unverified sign-ups holding an address so that a new sign-up can take the address.
+
+    Called inside the new sign-up's transaction. SECURITY: someone who signs up with another
+    person's address and never verifies it would otherwise keep the owner out (their sign-up
+    is told the account exists, and a reset sends nothing to an unverified address). Each
+    account is locked and checked again; if any of them is no longer an unverified sign-up
+    (verified meanwhile), nothing is deleted and False is returned. The new sign-up's answer
+    is the same either way, so it never tells that someone had squatted the address.
+    """
+    with transaction.atomic():
+        locked = list(selectors.unverified_sign_ups().select_for_update().filter(pk__in=user_ids))
+        if sorted(user.pk for user in locked) != sorted(user_ids):
+            return False
+        for user in locked:
+            _discard_sign_up(user=user, request=request, reason="replaced")
+    return True
+
+
+def discard_expired_sign_ups(*, now: datetime | None = None) -> int:
+    """Delete every sign-up still unverified ``UNVERIFIED_SIGNUP_HOURS`` after it was made.
+
+    Idempotent; each account in a transaction of its own, locked and checked again first.
+    Returns how many were deleted.
+    """
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.UNVERIFIED_SIGNUP_HOURS)
+    expired = list(
+        selectors.unverified_sign_ups().filter(date_joined__lt=cutoff).values_list("pk", flat=True)
+    )
+    discarded = 0
+    for pk in expired:
+        with transaction.atomic():
+            user = (
+                selectors.unverified_sign_ups()
+                .select_for_update()
+                .filter(pk=pk, date_joined__lt=cutoff)
+                .first()
+            )
+            if user is not None:
+                _discard_sign_up(user=user, request=None, reason="expired")
+                discarded += 1
+    return discarded
+
+
+def _discard_sign_up(*, user: User, request: HttpRequest | None, reason: str) -> None:
+    # The event is written on the account (its label and public id are snapshotted) before
+    # the row goes; every other row of the account goes with it (each relation cascades, and
+    # security events keep their snapshot with no account).
+    record_event(
+        "account:signup:discard",
+        user=user,
+        request=request,
+        details={"reason": reason, "joined": user.date_joined.isoformat()},
+    )
+    user.delete()

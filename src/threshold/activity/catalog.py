@@ -97,6 +97,33 @@ _TYPES = [
     ),
     EventType("account:signout", _("Signed out"), Category.SIGN_IN, retention=Retention.SIGN_IN),
     EventType(
+        "account:signin:password_stopped",
+        _("Sign-in refused: password sign-in stopped after too many failures"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+    ),
+    EventType(
+        "account:password:stopped",
+        _("Password sign-in stopped after too many failures"),
+        Category.CHANGE,
+        Severity.CRITICAL,
+        notify_user=True,
+        alert=_(
+            "Someone entered a wrong password for your account %(failures)s times in a row. To keep "
+            "your account safe, your password alone no longer signs you in."
+        ),
+        alert_more=(
+            AlertLine(
+                _(
+                    "You can still sign in with a passkey. To use your password again, reset it with "
+                    "the link below; choose a new one if you think someone might know it."
+                )
+            ),
+        ),
+    ),
+    EventType(
         "account:signout:everywhere",
         _("Signed out everywhere"),
         Category.CHANGE,
@@ -117,6 +144,15 @@ _TYPES = [
     ),
     # The account itself
     EventType("account:create", _("Account created"), Category.CHANGE),
+    # Recorded on the discarded account just before its row goes (the event keeps its label):
+    # details say whether a new sign-up for the address replaced it or it expired unverified.
+    EventType(
+        "account:signup:discard",
+        _("Unverified sign-up removed"),
+        Category.CHANGE,
+        Severity.NOTICE,
+        org_visible=False,
+    ),
     EventType("account:email:verify", _("Email address verified"), Category.CHANGE),
     EventType(
         "account:email:add",
@@ -656,6 +692,25 @@ _TYPES = [
         notify_user=True,
         alert=_("We blocked a sign-in to your account that didn't look like you, as your organization asks."),
     ),
+    EventType(
+        "org:signin:held",
+        _("Sign-in held: unfamiliar, with no second method to ask for"),
+        Category.SIGN_IN,
+        Severity.WARNING,
+        retention=Retention.SIGN_IN,
+        sign_in_attempt=True,
+        notify_user=True,
+        alert=_(
+            "We held a sign-in to your work account that didn't look like you: %(organization)s asks for a "
+            "second sign-in method then, and your account has none yet."
+        ),
+        alert_more=(
+            AlertLine(
+                _("If it was you, ask your admins for a Temporary Access Pass to sign in and set one up.")
+            ),
+            AlertLine(_("If it wasn't you, someone knows your password: reset it with the link below.")),
+        ),
+    ),
     # Admin console (threshold.orgs.console): what an organisation's admin did to a member's
     # account, in the member's own words on Recent activity; the admin is the event's actor.
     EventType(
@@ -732,6 +787,22 @@ _TYPES = [
                 _("Your work account was turned off and will be closed on %(closes_on)s."), when="closes_on"
             ),
         ),
+    ),
+    # The staff admin (/staff/): each change an operator makes is on the operator's own Recent
+    # activity, and on the account it touched, with the operator as the actor.
+    EventType(
+        "staff:change",
+        _("Change made in the staff admin"),
+        Category.CHANGE,
+        Severity.WARNING,
+        org_visible=False,
+    ),
+    EventType(
+        "staff:account:change",
+        _("Our support team changed your account"),
+        Category.CHANGE,
+        Severity.WARNING,
+        org_visible=False,
     ),
 ]
 

@@ -1,12 +1,45 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from threshold.activity.selectors import ActivityFilter, Show
+
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+class EventDateField(forms.DateField):
+    """A day to filter security events by (Recent activity, the console's logs), within a sane range.
+
+    SECURITY: a day near either end of the calendar overflows when its next day or its UTC instant
+    is worked out; it is refused here, with the form's own error, like any other bad date.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        # A date input sends and shows ISO dates whatever the language: no localised format here.
+        kwargs.setdefault(
+            "widget",
+            forms.DateInput(
+                attrs={"type": "date", "min": EARLIEST_DATE.isoformat(), "max": LATEST_DATE.isoformat()},
+                format="%Y-%m-%d",
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValidationError(
+                _("Choose a date between %(earliest)s and %(latest)s."),
+                code="out_of_range",
+                params={"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+            )
 
 
 class ActivityFilterForm(forms.Form):
@@ -22,13 +55,8 @@ class ActivityFilterForm(forms.Form):
             (Show.CHANGES, _("Changes only")),
         ],
     )
-    # A date input sends and shows ISO dates whatever the language: no localised format here.
-    start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
-    end = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    )
+    start = EventDateField(label=_("From"), required=False)
+    end = EventDateField(label=_("To"), required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

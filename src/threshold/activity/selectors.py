@@ -134,7 +134,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
         micros, event_id = (int(part) for part in raw.split("."))
-        return _EPOCH + timedelta(microseconds=micros), event_id
+        position = _EPOCH + timedelta(microseconds=micros)
+        # SECURITY: an id past the database's 64-bit integers was a 500 (an overflow in the driver).
+        if not 0 < event_id < 2**63:
+            return None
+        return position, event_id
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError):
         return None
 

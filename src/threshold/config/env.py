@@ -7,6 +7,7 @@ one clear line instead of a traceback from inside settings.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import os
@@ -14,6 +15,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from threshold.core import crypto
 
 ERRORS: list[str] = []
 
@@ -194,3 +197,67 @@ def secret_key(name: str, var_dir: Path) -> str:
     except OSError as exc:
         ERRORS.append(f"Cannot write {path}: {exc.strerror}; set {name}.")
         return secrets.token_urlsafe(50)
+
+
+def encryption_keys(name: str, var_dir: Path) -> list[bytes]:
+    """The encryption keys, newest first: from the environment (comma-separated), or one
+    generated once into ``var/encryption_keys`` (mode 0600).
+
+    SECURITY: a bad key is reported by its position, never by its value, so that the
+    error line cannot leak a key into logs.
+    """
+    value = text(name)
+    path = var_dir / "encryption_keys"
+    if not value:
+        try:
+            value = path.read_text().strip()
+        except FileNotFoundError:
+            value = ""
+        except OSError as exc:
+            ERRORS.append(f"Cannot read {path}: {exc.strerror}.")
+            return [secrets.token_bytes(crypto.KEY_BYTES)]  # only so that the checks can report
+        if not value:
+            value = _write_new_key(name, path)
+            if not value:
+                return [secrets.token_bytes(crypto.KEY_BYTES)]  # only so that the checks can report
+        name = str(path)
+    items = [item for item in value.replace("\n", ",").split(",") if item.strip()]
+    if not items:
+        ERRORS.append(f"{name} lists no key; make one with `threshold rotate_encryption_keys --new-key`.")
+    keys: list[bytes] = []
+    for position, item in enumerate(items, start=1):
+        key = crypto.decode_key(item)
+        if key is None:
+            ERRORS.append(
+                f"{name}: key {position} of {len(items)} is not {crypto.KEY_BYTES} bytes in base64; "
+                "make one with `threshold rotate_encryption_keys --new-key`."
+            )
+        elif key in keys:
+            ERRORS.append(
+                f"{name}: key {position} of {len(items)} repeats an earlier key; list each key once."
+            )
+        else:
+            keys.append(key)
+    return keys or [secrets.token_bytes(crypto.KEY_BYTES)]  # only so that the checks can report
+
+
+def _write_new_key(name: str, path: Path) -> str:
+    # SECURITY/availability: written whole under a temporary name and linked into place, so
+    # that app processes starting together never read a half-written file and each use a
+    # different key (a secret sealed under a key nobody kept could never be read again).
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(crypto.new_key() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(temporary, path)
+        return path.read_text().strip()
+    except OSError as exc:
+        ERRORS.append(f"Cannot write {path}: {exc.strerror}; set {name}.")
+        return ""
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -18,6 +18,11 @@ VAR_DIR = Path(env.text("THRESHOLD_VAR_DIR") or Path.cwd() / "var").resolve()
 DEBUG = env.flag("THRESHOLD_DEBUG")
 DEMO_MODE = env.flag("THRESHOLD_DEMO")
 SECRET_KEY = env.secret_key("THRESHOLD_SECRET_KEY", VAR_DIR)
+# Authenticated encryption of the secrets Threshold must read back, such as authenticator-app
+# secrets (threshold.core.crypto). New writes use the first key; every key listed is still
+# read, so a new key goes first and an old one leaves after `threshold rotate_encryption_keys`.
+ENCRYPTION_KEYS = env.encryption_keys("THRESHOLD_ENCRYPTION_KEYS", VAR_DIR)
+ENCRYPTION_KEYS_SET = bool(env.text("THRESHOLD_ENCRYPTION_KEYS"))
 
 BASE_URL = (env.text("THRESHOLD_BASE_URL") or "http://127.0.0.1:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
@@ -47,7 +52,7 @@ INSTALLED_APPS = [
     "threshold.orgs",
     "threshold.devices",
     "threshold.recovery",
-    "django.contrib.admin",
+    "threshold.config.apps.StaffAdminConfig",  # Django's admin at /staff/, behind the portal's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "threshold.accounts.middleware.AccountPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends a session left unused for the idle time (without "Keep me signed in").
+    "threshold.accounts.session_activity.SessionIdleMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "threshold.devices.middleware.DeviceMiddleware",
@@ -117,7 +124,7 @@ if REDIS_URL:
             "KEY_PREFIX": "threshold",
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "threshold.accounts.session_store.cached_db"
 else:
     # The database cache is shared by every app process, so throttling counters hold
     # across processes even without Redis.
@@ -132,7 +139,7 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 200_000},
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    SESSION_ENGINE = "threshold.accounts.session_store.db"
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
@@ -146,6 +153,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Password hashing per app process (threshold.accounts.hashers, bench/README.md "Benchmarks"):
 # how many hashes it computes at once, how many more requests may wait for a slot (beyond that,
 # 503 at once), and how much lower than page requests the hashing threads' CPU priority is.
+# SECURITY: the throttle's waits (accounts/throttle.py) still let about 96 guesses a day through,
+# forever. After this many wrong passwords in a row the password alone no longer signs the account
+# in, until a password reset; passkeys keep working, and the owner is told.
+SIGN_IN_FAILURE_LIMIT = env.integer("THRESHOLD_SIGN_IN_FAILURE_LIMIT", 100, minimum=10)
 HASHING_CONCURRENCY = env.integer("THRESHOLD_HASHING_CONCURRENCY", 1, minimum=1)
 HASHING_QUEUE = env.integer("THRESHOLD_HASHING_QUEUE", 24, minimum=0)
 HASHING_NICENESS = min(19, env.integer("THRESHOLD_HASHING_NICENESS", 5, minimum=0))
@@ -177,6 +188,9 @@ ACCOUNT_FORMS = {
 ACCOUNT_FORMS["change_password"] = "threshold.security.forms.ChangePasswordForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+# An account whose address nobody verified this many hours after its sign-up is deleted
+# (`threshold discard_expired_sign_ups`); a new sign-up for the address replaces it at once.
+UNVERIFIED_SIGNUP_HOURS = env.integer("THRESHOLD_UNVERIFIED_SIGNUP_HOURS", 6, minimum=1, maximum=24 * 30)
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = True
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_MAX_ATTEMPTS = 5
 ACCOUNT_EMAIL_VERIFICATION_BY_CODE_TIMEOUT = 15 * 60
@@ -242,6 +256,9 @@ SESSION_ACTIVITY_INTERVAL = 60  # seconds "last seen" may lag (threshold.account
 
 # --- Sessions and cookies ---------------------------------------------------------------
 SESSION_COOKIE_AGE = 30 * 24 * 3600  # "Keep me signed in": 30 days; otherwise until the browser closes
+# Without "Keep me signed in", a session also ends after this long unused (on the server, whatever
+# the browser does). An organisation's session lifetime and sign-in frequency apply on top.
+SESSION_IDLE_SECONDS = env.integer("THRESHOLD_SESSION_IDLE_HOURS", 12, minimum=1, maximum=24 * 30) * 3600
 SESSION_COOKIE_HTTPONLY = True
 # SECURITY: messages ("Successfully signed in as ada@example.com") are kept in the session on
 # the server. Django's default keeps them in a cookie of their own, signed but readable, so

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 
 
@@ -59,6 +59,23 @@ def production_configuration(app_configs: Any, **kwargs: Any) -> list[Error]:
     if not settings.HTTPS:
         errors.append(Error("THRESHOLD_BASE_URL must be https:// in production.", id="threshold.E103"))
     return errors
+
+
+@register(Tags.security, deploy=True)
+def encryption_keys_set(app_configs: Any, **kwargs: Any) -> list[Warning]:
+    """A generated key works, but in production the operator should hold it (as with the
+    secret key, a generated one is not refused): every app server must share it, and kept
+    only in var/ it travels with a copy of an SQLite database it is meant to protect."""
+    if settings.ENCRYPTION_KEYS_SET:
+        return []
+    return [
+        Warning(
+            "THRESHOLD_ENCRYPTION_KEYS is not set, so stored secrets are encrypted under the key generated "
+            "in var/encryption_keys; set it in production, the same on every app server, and keep it out "
+            "of database backups.",
+            id="threshold.W104",
+        )
+    ]
 
 
 @register("threshold")

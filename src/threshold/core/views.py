@@ -12,6 +12,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from threshold.core.context import client_ip
+
 
 @never_cache
 @require_GET
@@ -31,11 +33,36 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 
 def _outbox_allowed(request: HttpRequest) -> bool:
     # SECURITY: the outbox holds every code sent; only demo mode shows it, and only to the
-    # machine itself (the direct peer, never a forwarded header).
+    # machine itself. Behind a proxy on this machine the direct peer is always loopback, so the
+    # forwarded client must be loopback too, and so must every address any forwarding header
+    # names, whether or not that proxy was configured as trusted.
     if not settings.DEMO_MODE:
         return False
+    named = [request.META.get("REMOTE_ADDR", ""), client_ip(request), *_forwarded_addresses(request)]
+    return all(_is_loopback(address) for address in named)
+
+
+def _forwarded_addresses(request: HttpRequest) -> list[str]:
+    """Every client address named by X-Forwarded-For, X-Real-IP and Forwarded (RFC 7239)."""
+    addresses = []
+    for header in ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP"):
+        addresses += [hop.strip() for hop in request.META.get(header, "").split(",") if hop.strip()]
+    for element in request.META.get("HTTP_FORWARDED", "").replace(",", ";").split(";"):
+        name, _, value = element.strip().partition("=")
+        if name.strip().lower() == "for":
+            addresses.append(_forwarded_node(value.strip().strip('"')))
+    return addresses
+
+
+def _forwarded_node(node: str) -> str:
+    if node.startswith("["):  # "[2001:db8::1]:4711"
+        return node[1 : node.find("]")] if "]" in node else node
+    return node.partition(":")[0] if node.count(":") == 1 else node
+
+
+def _is_loopback(address: str) -> bool:
     try:
-        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+        return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
 

@@ -111,6 +111,28 @@ def link_session(*, request: HttpRequest) -> None:
     session[SESSION_LINKED] = session.session_key
 
 
+def rotate_session_key(*, request: HttpRequest) -> None:
+    """Give this signed-in session a new key, keeping its contents, its row on the sessions
+    list (allauth's ``UserSession``) and its link to the device.
+
+    SECURITY: called when the person has just proven themselves again (re-entered the
+    password, a code or a second method). A session key that leaked before (a shared
+    computer, a log, a fixation attempt) then no longer rides on the fresh proof.
+    """
+    session = request.session
+    old = session.session_key
+    if not old:
+        return
+    session.cycle_key()
+    new = session.session_key
+    if not new or new == old:
+        return
+    with transaction.atomic():
+        UserSession.objects.filter(session_key=old).update(session_key=new)
+    if session.get(SESSION_LINKED) == old:
+        session[SESSION_LINKED] = new
+
+
 class Refusal:
     LOCKED = "locked"
     REMOVED = "removed"

@@ -424,13 +424,30 @@ def unfamiliar_sign_in_blocked(*, request: HttpRequest | None, user: Any) -> boo
 
 def unfamiliar_sign_in_needs_second_step(*, request: HttpRequest | None, user: Any) -> bool:
     """The organisation asks for a second step on unfamiliar sign-ins, this one is, and the
-    person has a method to ask for (without one, the set-up they are led to comes first)."""
+    person has a method to ask for (without one, the sign-in is held: see below)."""
+    return _second_step_rule_applies(request, user, has_method=True)
+
+
+def unfamiliar_sign_in_held(*, request: HttpRequest | None, user: Any) -> bool:
+    """The organisation asks for a second step on unfamiliar sign-ins, this one is, and the
+    person has no method to ask for: the sign-in is held until an admin vouches for them
+    (a Temporary Access Pass).
+
+    SECURITY: letting the password through, even only to a set-up page, would let whoever
+    has the password register their own method and own the account from then on.
+    """
+    return _second_step_rule_applies(request, user, has_method=False)
+
+
+def _second_step_rule_applies(request: HttpRequest | None, user: Any, *, has_method: bool) -> bool:
     if request is None or unfamiliar_sign_in_rule(user) != UnfamiliarSignIn.SECOND_STEP:
         return False
     from threshold.security import selectors as security_selectors
 
-    if not security_selectors.second_step_methods(user).exists():
+    if security_selectors.second_step_methods(user).exists() != has_method:
         return False
+    if not has_method and security_selectors.sign_in_proven_by(request) in security_selectors.VOUCHED_RESETS:
+        return False  # the admins' pass (or a completed account recovery) is the way out
     return _unfamiliar(request, user)
 
 

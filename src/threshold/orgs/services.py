@@ -27,11 +27,14 @@ from django.utils.translation import gettext as _
 
 from threshold.accounts import photos
 from threshold.accounts.models import AccountKind, User
+from threshold.activity.models import Result
 from threshold.activity.services import record_event
+from threshold.activity.tasks import deliver_security_alert
 from threshold.core.decisions import Decision
 from threshold.core.mail import send_templated_mail
 from threshold.orgs import licences
 from threshold.orgs.models import ADMIN_ROLES, Invitation, Membership, Organization, OrganizationPolicy, Role
+from threshold.orgs.tasks import deliver_held_sign_in_notice
 
 # The settings an admin may change through update_policy, with their words for the event log.
 POLICY_FIELDS = (
@@ -532,6 +535,23 @@ def note_blocked_sign_in(*, user: Any, request: HttpRequest | None) -> None:
     # A blocked attempt is no change, so record_event queues no alert; the person still
     # hears of it, as of any unfamiliar sign-in: someone has their password.
     transaction.on_commit(partial(deliver_security_alert.enqueue, event.pk))
+
+
+def note_held_sign_in(*, user: Any, request: HttpRequest | None) -> None:
+    """An unfamiliar sign-in held for want of a second method: recorded where the
+    organisation's admins see it, the person alerted, and the admins mailed the way out."""
+    organization = user.organization
+    event = record_event(
+        "org:signin:held",
+        user=user,
+        request=request,
+        result=Result.BLOCKED,
+        method="password",
+        details={"organization": organization.name if organization else ""},
+    )
+    # Held is no change, so record_event queues no alert of its own (as for a blocked one).
+    transaction.on_commit(partial(deliver_security_alert.enqueue, event.pk))
+    transaction.on_commit(partial(deliver_held_sign_in_notice.enqueue, event.pk))
 
 
 def skip_enrolment(*, user: Any, request: HttpRequest | None, need: str) -> None:
@@ -1080,20 +1100,31 @@ def import_members(
             _("The file isn't UTF-8 text. Save it as “CSV UTF-8” and upload it again.")
         ) from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    fields = [(f or "").strip().lower() for f in reader.fieldnames or []]
-    if "email" not in fields:
+    try:
+        fields = [(f or "").strip().lower() for f in reader.fieldnames or []]
+        if "email" not in fields:
+            raise ImportRefused(
+                _(
+                    "The first line must name the columns, with at least “email” (and optionally given_name, family_name, role)."
+                )
+            )
+        reader.fieldnames = fields
+        # Read whole before anyone is invited, so that a line that cannot be read leaves nothing behind.
+        lines = [(reader.line_num, raw) for raw in reader]
+    except csv.Error:
+        # SECURITY: a field past the csv module's limit (128 KB) raised out of the view as a 500.
         raise ImportRefused(
             _(
-                "The first line must name the columns, with at least “email” (and optionally given_name, family_name, role)."
+                "Line %(line)d can't be read: a field is far too long or its quotes don't match. "
+                "Correct it and upload the file again."
             )
-        )
-    reader.fieldnames = fields
+            % {"line": reader.line_num + 1}  # the line it was reading: after the last one read whole
+        ) from None
     domains = {str(d).lower() for d in organization.verified_domains or []}
     seen: set[str] = set()
     report: list[ImportRow] = []
     count = 0
-    for raw in reader:
-        line = reader.line_num
+    for line, raw in lines:
         row = {k: (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items() if k}
         email = row.get("email", "")
         if not any(row.values()):

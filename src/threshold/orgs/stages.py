@@ -11,7 +11,8 @@ from threshold.orgs import policies, services
 
 
 class UnfamiliarSignInStage(LoginStage):
-    """Refuses an unfamiliar sign-in when the person's organisation blocks them.
+    """Refuses an unfamiliar sign-in when the person's organisation blocks them, or holds it
+    when the organisation asks for a second step and the person has none to give.
 
     It runs after the password (so it tells nothing to someone who does not know it) and
     before the second step; "ask for a second step" is answered by the two-step stage
@@ -22,7 +23,18 @@ class UnfamiliarSignInStage(LoginStage):
 
     def handle(self) -> tuple[Any, bool]:
         user = self.login.user
-        if user is None or not policies.unfamiliar_sign_in_blocked(request=self.request, user=user):
+        if user is None:
+            return None, True
+        if policies.unfamiliar_sign_in_held(request=self.request, user=user):
+            # Ending the sign-in here leaves no session: nothing can be set up from it.
+            services.note_held_sign_in(user=user, request=self.request)
+            return render(
+                self.request,
+                "orgs/sign_in_held.html",
+                {"organization": policies.home_organization(user)},
+                status=403,
+            ), False
+        if not policies.unfamiliar_sign_in_blocked(request=self.request, user=user):
             return None, True
         services.note_blocked_sign_in(user=user, request=self.request)
         organization = policies.home_organization(user)

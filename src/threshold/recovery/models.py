@@ -158,7 +158,7 @@ class AccountRecovery(models.Model):
     to the contact address. ``user`` is None for a request naming no account, kept so that
     the operator sees "no such account".
 
-    Tokens (the cancel link, the completion link) are stored only as SHA-256 hashes.
+    Tokens (the cancel links, the completion link) are stored only as SHA-256 hashes.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -190,6 +190,10 @@ class AccountRecovery(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.CharField(max_length=16, choices=CancelledBy.choices, blank=True)
     cancel_token_hash = models.CharField(max_length=64, blank=True)
+    # reviewed: the cancel link every address was sent when the request was filed. It keeps
+    # working after an approval sends a new one (``cancel_token_hash``), so an owner who reads
+    # the first message late can still stop it.
+    filed_cancel_token_hash = models.CharField(max_length=64, blank=True)
     completion_token_hash = models.CharField(max_length=64, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -515,9 +515,10 @@ def open_recovery_by_cancel_token(token: str) -> AccountRecovery | None:
     """The open recovery whose cancel link carries ``token``; None for any other token."""
     if not token:
         return None
+    digest = token_hash(token)
     return (
         AccountRecovery.objects.select_related("user")
-        .filter(cancel_token_hash=token_hash(token), status__in=OPEN_STATUSES)
+        .filter(Q(cancel_token_hash=digest) | Q(filed_cancel_token_hash=digest), status__in=OPEN_STATUSES)
         .first()
     )
 

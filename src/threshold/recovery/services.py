@@ -54,7 +54,7 @@ from threshold.accounts.codes import (
 from threshold.accounts.models import User, VerificationPurpose
 from threshold.accounts.throttle import digest
 from threshold.activity.models import Result, SecurityEvent
-from threshold.activity.services import record_event
+from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
 from threshold.core.errors import PolicyDenied
 from threshold.core.mail import send_templated_mail
@@ -1032,6 +1032,25 @@ def revoke_access_pass(
     return bool(revoked)
 
 
+def staff_revoke_access_pass(
+    *, access_pass: TemporaryAccessPass, operator: Any, request: HttpRequest | None
+) -> bool:
+    """An operator's "revoke" in the staff admin: the pass stops working, on both Recent activities."""
+    with transaction.atomic():
+        revoked = revoke_access_pass(access_pass=access_pass, revoked_by=operator, request=request)
+        if revoked:
+            record_staff_change(
+                operator=operator,
+                request=request,
+                action="revoked",
+                what=TemporaryAccessPass._meta.label_lower,
+                target=str(access_pass.public_id),
+                account=access_pass.user,
+                account_recorded=True,  # account:access_pass:revoke, with the operator as actor
+            )
+    return revoked
+
+
 def _refuse(*, reason: str, user: Any, email: str, request: HttpRequest | None) -> AccessPassRefused:
     record_event(
         "account:access_pass:refused",
@@ -1490,6 +1509,7 @@ def cancel_account_recovery(
             cancelled_at=now,
             cancelled_by=by,
             cancel_token_hash="",
+            filed_cancel_token_hash="",
             completion_token_hash="",
         )
         if not cancelled:
@@ -1551,7 +1571,10 @@ def _text_every_phone(*, user_id: int, what: str) -> int:
 
 def _expire(recovery: AccountRecovery, *, now: datetime) -> bool:
     expired = AccountRecovery.objects.filter(pk=recovery.pk, status__in=OPEN_STATUSES).update(
-        status=RecoveryStatus.EXPIRED, completion_token_hash="", cancel_token_hash=""
+        status=RecoveryStatus.EXPIRED,
+        completion_token_hash="",
+        cancel_token_hash="",
+        filed_cancel_token_hash="",
     )
     if expired and recovery.user_id is not None:
         record_event(
@@ -1655,7 +1678,11 @@ def complete_account_recovery(
             raise RecoveryRefused(gettext("This recovery isn't ready yet."), code="not_ready")
         user = User.objects.select_for_update().get(pk=row.user_id)
         AccountRecovery.objects.filter(pk=row.pk).update(
-            status=RecoveryStatus.COMPLETED, completed_at=now, completion_token_hash="", cancel_token_hash=""
+            status=RecoveryStatus.COMPLETED,
+            completed_at=now,
+            completion_token_hash="",
+            cancel_token_hash="",
+            filed_cancel_token_hash="",
         )
         sessions = UserSession.objects.filter(user=user).count()
         user.set_password(password)
@@ -1759,7 +1786,9 @@ def queue_recovery_request(
     """Check the contact address's code and put the request in the operators' queue.
 
     SECURITY: a request naming no account is kept too (with no user), and the person is
-    told exactly the same, so the form says nothing about which accounts exist.
+    told exactly the same, so the form says nothing about which accounts exist. A request
+    naming an account tells every verified address of it at once (mail and text message,
+    after the commit), with a link to cancel it, so the owner hears of it before any decision.
     """
     contact = _normal_email(contact_email)
     account_email = _normal_email(account_email)
@@ -1779,6 +1808,7 @@ def queue_recovery_request(
         )
         if check.outcome == Outcome.MATCH:
             user = selectors.recovery_account(account_email)
+            cancel_token, cancel_digest = _new_token()
             recovery = AccountRecovery.objects.create(
                 user=user,
                 kind=RecoveryKind.REVIEWED,
@@ -1789,6 +1819,7 @@ def queue_recovery_request(
                 request_ip=ctx.ip or None,
                 request_country=ctx.country,
                 language=translation.get_language() or "",
+                filed_cancel_token_hash=cancel_digest if user is not None else "",
             )
             record_event(
                 "account:recovery:request",
@@ -1801,8 +1832,41 @@ def queue_recovery_request(
             transaction.on_commit(
                 partial(_mail_contact, recovery_id=recovery_id, template="request_received")
             )
+            if user is not None:
+                transaction.on_commit(
+                    partial(_tell_request_filed, recovery_id=recovery_id, cancel_token=cancel_token)
+                )
             return recovery
     raise _recovery_wrong_code()
+
+
+def _tell_request_filed(*, recovery_id: int, cancel_token: str) -> int:
+    recovery = AccountRecovery.objects.select_related("user").get(pk=recovery_id)
+    user = recovery.user
+    if user is None:
+        return 0
+    cancel_url = _url("recover_cancel_link", cancel_token)
+    with translation.override(_language(user)):
+        sentence = gettext(
+            "Someone asked our support team to recover your account without its sign-in methods, "
+            "from an address that isn't on your account. If the team approves the request, that "
+            "address gets a link to set a new password."
+        )
+        sms = gettext(
+            "Threshold: someone asked our support team to recover your account. If it wasn't you, "
+            "cancel it: %(url)s"
+        ) % {"url": cancel_url}
+    return _tell_every_address(
+        user=user,
+        template="recovery/email/recovery_notice",
+        context={
+            "name": user.get_short_name(),
+            "sentence": sentence,
+            "cancel_url": cancel_url,
+            "recovery": recovery,
+        },
+        sms=sms,
+    )
 
 
 def _mail_contact(*, recovery_id: int, template: str, token: str = "") -> bool:
@@ -1866,7 +1930,7 @@ def decide_recovery_request(
                 cancel_token_hash=cancel_digest,
             )
         else:
-            changes.update(decision=Decision.DENIED, status=RecoveryStatus.DENIED)
+            changes.update(decision=Decision.DENIED, status=RecoveryStatus.DENIED, filed_cancel_token_hash="")
         for field, value in changes.items():
             setattr(row, field, value)
         row.save(update_fields=list(changes))
@@ -1877,6 +1941,15 @@ def decide_recovery_request(
             actor=staff_user,
             subject_label=row.account_email,
             details=details,
+        )
+        record_staff_change(
+            operator=staff_user,
+            request=request,
+            action="approved" if approve else "denied",
+            what=AccountRecovery._meta.label_lower,
+            target=str(row.public_id),
+            account=row.user,
+            account_recorded=True,  # the event above, with the operator as actor
         )
         row_id = row.pk
         if approve:

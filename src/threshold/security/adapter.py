@@ -15,8 +15,12 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from threshold.core import crypto
 from threshold.core.context import context_of
 from threshold.security import services, totp
+
+# Bound to every value allauth.mfa stores through the adapter (threshold.core.crypto).
+MFA_PURPOSE = "mfa"
 
 
 class MFAAdapter(DefaultMFAAdapter):
@@ -27,6 +31,16 @@ class MFAAdapter(DefaultMFAAdapter):
         ),
         "incorrect_code": _("That code didn't work. Check the time on your phone and try the newest code."),
     }
+
+    def encrypt(self, text: str) -> str:
+        """SECURITY: what allauth stores to read back (an authenticator app's secret) is sealed
+        with AES-256-GCM under THRESHOLD_ENCRYPTION_KEYS, so a copy of the database alone does
+        not give anyone the codes."""
+        return crypto.encrypt(text, purpose=MFA_PURPOSE)
+
+    def decrypt(self, encrypted_text: str) -> str:
+        """Opens what ``encrypt`` sealed, with whichever configured key sealed it."""
+        return crypto.decrypt(encrypted_text, purpose=MFA_PURPOSE)
 
     def build_totp_svg(self, url: str) -> str:
         """The QR code drawn by segno (shown as a data: URI under our CSP)."""

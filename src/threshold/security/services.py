@@ -983,6 +983,7 @@ def note_password_changed(*, request: HttpRequest | None, user: Any) -> None:
     with transaction.atomic():
         ended = _end_other_sessions(user=user, request=request)
         forgotten = _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+        _forget_wrong_passwords(user)
         record_event(
             "account:password:change",
             user=user,
@@ -999,7 +1000,15 @@ def note_password_reset(*, request: HttpRequest | None, user: Any) -> tuple[int,
     with transaction.atomic():
         ended = _end_other_sessions(user=user, request=None)
         forgotten = _revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
+        _forget_wrong_passwords(user)
     return ended, forgotten
+
+
+def _forget_wrong_passwords(user: Any) -> None:
+    """A new password: the wrong guesses at the old one no longer count, and a stop of
+    password sign-in (accounts.services.note_password_failed) ends."""
+    get_user_model().objects.filter(pk=user.pk, failed_sign_ins__gt=0).update(failed_sign_ins=0)
+    user.failed_sign_ins = 0
 
 
 # --- Replacing every sign-in method: the wait --------------------------------------------------

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from threshold.activity.forms import EventDateField
 from threshold.activity.models import Result
 from threshold.orgs import licences
 from threshold.orgs.console.selectors import (
@@ -22,11 +23,6 @@ from threshold.orgs.console.selectors import (
 )
 from threshold.orgs.models import Organization, OrganizationPolicy, Role
 from threshold.orgs.services import BRANDING_FIELDS, POLICY_FIELDS
-
-
-def _date_input() -> forms.DateInput:
-    # A date input sends and shows ISO dates whatever the language.
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class _QueryForm(forms.Form):
@@ -76,8 +72,8 @@ class LogFilterForm(_QueryForm):
     result = forms.ChoiceField(
         label=_("Result"), required=False, choices=[("", _("Any result")), *Result.choices]
     )
-    start = forms.DateField(label=_("From"), required=False, widget=_date_input())
-    end = forms.DateField(label=_("To"), required=False, widget=_date_input())
+    start = EventDateField(label=_("From"), required=False)
+    end = EventDateField(label=_("To"), required=False)
 
     def __init__(self, *args: Any, log: Log, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

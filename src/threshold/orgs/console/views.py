@@ -413,7 +413,15 @@ def import_members(request: HttpRequest, organization: Organization) -> HttpResp
 # --- Logs -------------------------------------------------------------------------------------------
 
 
-def _log(request: HttpRequest, organization: Organization, log: selectors.Log, template: str) -> HttpResponse:
+_LOG_TEMPLATES = {
+    selectors.Log.SIGN_INS: "orgs/console/sign_ins.html",
+    selectors.Log.AUDIT: "orgs/console/audit.html",
+}
+
+
+def _log(
+    request: HttpRequest, organization: Organization, log: selectors.Log, *, status: int = 200
+) -> HttpResponse:
     form = LogFilterForm(request.GET, log=log)
     cursor = request.GET.get("after", "")
     page = selectors.log_page(organization, log, form.filters(), cursor=cursor)
@@ -426,7 +434,7 @@ def _log(request: HttpRequest, organization: Organization, log: selectors.Log, t
     return _render(
         request,
         organization,
-        template,
+        _LOG_TEMPLATES[log],
         {
             "form": form,
             "page": page,
@@ -435,23 +443,28 @@ def _log(request: HttpRequest, organization: Organization, log: selectors.Log, t
             "first_page": not cursor,
             "export": export,
         },
+        status=status,
     )
 
 
 @console_page(ConsoleAction.LOGS_VIEW)
 @require_GET
 def sign_ins(request: HttpRequest, organization: Organization) -> HttpResponse:
-    return _log(request, organization, selectors.Log.SIGN_INS, "orgs/console/sign_ins.html")
+    return _log(request, organization, selectors.Log.SIGN_INS)
 
 
 @console_page(ConsoleAction.LOGS_VIEW)
 @require_GET
 def audit(request: HttpRequest, organization: Organization) -> HttpResponse:
-    return _log(request, organization, selectors.Log.AUDIT, "orgs/console/audit.html")
+    return _log(request, organization, selectors.Log.AUDIT)
 
 
 def _csv(organization: Organization, log: selectors.Log, request: HttpRequest, name: str) -> HttpResponse:
     form = LogFilterForm(request.GET, log=log)
+    if not form.is_valid():
+        # An export of everything for filters that did not parse would be a surprise: the log's
+        # page says what is wrong with them instead.
+        return _log(request, organization, log, status=400)
     response = HttpResponse(
         selectors.log_csv(organization, log, form.filters()), content_type="text/csv; charset=utf-8"
     )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 from typing import Any
 
+from django.conf import settings
+from django.core import checks
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -26,6 +29,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("check")
+        if not _local_demo(options["host"]):
+            # SECURITY: a production start with DEBUG, demo mode or plain http would show the
+            # debug page, the outbox of codes or send cookies in the clear to whoever reaches it.
+            problems = [
+                message.msg
+                for message in checks.run_checks(include_deployment_checks=True)
+                if message.is_serious() and not message.is_silenced()
+            ]
+            if problems:
+                raise CommandError(
+                    "refusing to serve with settings that `threshold check --deploy` rejects: "
+                    + " ".join(problems)
+                    + " (Only a local demo runs so: THRESHOLD_DEMO=true, bound to loopback, with a loopback THRESHOLD_BASE_URL and no proxy.)"
+                )
         argv = [
             sys.executable,
             "-m",
@@ -57,3 +74,20 @@ class Command(BaseCommand):
         self.stdout.write(f"Threshold is serving on http://{options['host']}:{options['port']}/", ending="\n")
         self.stdout.flush()
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
+
+
+def _local_demo(host: str) -> bool:
+    """Demo mode, bound to loopback and answering only loopback names, with no proxy in front."""
+    if not settings.DEMO_MODE or settings.TRUSTED_PROXIES:
+        return False
+    return _is_loopback_name(host) and all(_is_loopback_name(name) for name in settings.ALLOWED_HOSTS)
+
+
+def _is_loopback_name(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,1 @@
+from tests.security.conftest import commits, person, user_with_passkey  # noqa: F401 - shared security states
