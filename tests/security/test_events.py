@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from tests.conftest import join_as_work_account
 from tests.security.conftest import Commits, Person, browser, oathtool_code, sign_in, turn_on_two_step, verify
-from threshold.accounts.models import PhoneNumber
+from threshold.accounts.models import Organization, PhoneNumber
 from threshold.activity import catalog
 from threshold.activity.models import SecurityEvent
-from threshold.core.decisions import Decision
 from threshold.core.errors import PolicyDenied
-from threshold.orgs import policies
 from threshold.security import services, throttle
 from threshold.security.models import MethodKind, SignInMethod
 
@@ -43,7 +42,7 @@ def test_every_security_event_type_is_catalogued() -> None:
 
 
 def test_a_persons_security_year_emits_every_security_event_type(
-    user_with_totp: Person, commits: Commits, sms_outbox: object, monkeypatch: pytest.MonkeyPatch
+    user_with_totp: Person, commits: Commits, sms_outbox: object, org_requiring_mfa: Organization
 ) -> None:
     person = user_with_totp
     phone = PhoneNumber.objects.create(user=person.user, number="+14255550123", verified_at=timezone.now())
@@ -68,13 +67,9 @@ def test_a_persons_security_year_emits_every_security_event_type(
         person.client.post(f"/security/methods/{text.public_id}/remove/")
         person.client.post("/security/two-step/off/")
 
-    monkeypatch.setattr(
-        policies,
-        "evaluate",
-        lambda user, action: Decision.deny("org_policy", "Not allowed.", locked_by="Contoso"),
-    )
+    join_as_work_account(person.user, org_requiring_mfa)
     with pytest.raises(PolicyDenied):
-        services.enable_two_step(user=person.user, request=None)
+        services.disable_two_step(user=person.user, request=None)
 
     emitted = set(SecurityEvent.objects.filter(user=person.user).values_list("code", flat=True))
     assert SECURITY_EVENT_TYPES - emitted == set()
