@@ -25,6 +25,9 @@ from django.core.cache import cache
 from threshold.accounts.models import AccountKind, Organization, User
 from threshold.orgs.models import Membership, OrganizationPolicy, Role
 
+# Fails a whole run that leaves a catalogued security event unemitted (tests/emitted_events.py).
+pytest_plugins = ["tests.emitted_events"]
+
 PASSWORD = "correct horse battery staple 42"
 
 
