@@ -9,8 +9,9 @@ proves nothing about a path that emits them. At the end of a whole run the codes
 Under pytest-xdist each worker hands its codes (and whether it deselected anything) to the
 controller through ``workeroutput``; the controller, which runs no tests, makes the check.
 The check is skipped when only part of the suite ran: a path other than ``tests/``, ``-k``,
-``-m``, ``--deselect``, ``--lf`` (anything that deselects), an ``--ignore`` other than the
-browser journeys (they run on their own, in Chromium), collect-only, or a run that failed.
+``-m``, ``--deselect``, ``--lf`` (anything that deselects, apart from ``-m 'not bench'``), an
+``--ignore`` other than the browser journeys (they run on their own, in Chromium),
+collect-only, or a run that failed.
 """
 
 from __future__ import annotations
@@ -79,10 +80,11 @@ def _note_emitted_events(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Count the tests left out, apart from the benchmark harness (``-m 'not bench'``)."""
     if items:
         config = items[0].config
         _state(config)
-        config.stash[DESELECTED] += len(items)
+        config.stash[DESELECTED] += sum(1 for item in items if item.get_closest_marker("bench") is None)
 
 
 @pytest.hookimpl(optionalhook=True)
