@@ -97,7 +97,7 @@ def primary_email_changed(
 @receiver(account_signals.password_changed)
 @receiver(account_signals.password_set)
 def password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    from threshold.security.services import note_password_changed
+    from threshold.security.services.passwords import note_password_changed
 
     # Records account:password:change, signs out other sessions, forgets trusted devices, alerts.
     note_password_changed(request=request, user=user)
@@ -114,21 +114,21 @@ def password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> Non
 
 @receiver(mfa_signals.authenticator_added)
 def authenticator_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
-    from threshold.security.services import note_authenticator_added
+    from threshold.security.services.methods import note_authenticator_added
 
     note_authenticator_added(request=request, user=user, authenticator=authenticator)
 
 
 @receiver(mfa_signals.authenticator_removed)
 def authenticator_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
-    from threshold.security.services import note_authenticator_removed
+    from threshold.security.services.methods import note_authenticator_removed
 
     note_authenticator_removed(request=request, user=user, authenticator=authenticator)
 
 
 @receiver(mfa_signals.authenticator_used)
 def authenticator_used(sender: Any, authenticator: Any, **kwargs: Any) -> None:
-    from threshold.security.services import note_authenticator_used
+    from threshold.security.services.method_use import note_authenticator_used
 
     note_authenticator_used(authenticator=authenticator)
 

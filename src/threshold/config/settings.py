@@ -185,7 +185,7 @@ ACCOUNT_FORMS = {
     }.items()
 }
 # Security info's form adds the fresh-sign-in rule on top of accounts' change-password form.
-ACCOUNT_FORMS["change_password"] = "threshold.security.forms.ChangePasswordForm"
+ACCOUNT_FORMS["change_password"] = "threshold.security.forms.passwords.ChangePasswordForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 # An account whose address nobody verified this many hours after its sign-up is deleted
@@ -241,11 +241,11 @@ MFA_ADAPTER = "threshold.security.adapter.MFAAdapter"
 # A passkey has no secret to guess, and checking one costs about 0.1 ms.
 MFA_RATE_LIMITS = {"webauthn_login": "60/m/ip"}
 MFA_FORMS = {
-    "activate_totp": "threshold.security.forms.AuthenticatorAppForm",
-    "add_webauthn": "threshold.security.forms.AddPasskeyForm",
-    "login_webauthn": "threshold.security.forms.PasskeySignInForm",
-    "reauthenticate": "threshold.security.forms.CodeReauthenticateForm",
-    "reauthenticate_webauthn": "threshold.security.forms.PasskeyReauthenticateForm",
+    "activate_totp": "threshold.security.forms.methods.AuthenticatorAppForm",
+    "add_webauthn": "threshold.security.forms.passkeys.AddPasskeyForm",
+    "login_webauthn": "threshold.security.forms.passkeys.PasskeySignInForm",
+    "reauthenticate": "threshold.security.forms.challenge.CodeReauthenticateForm",
+    "reauthenticate_webauthn": "threshold.security.forms.passkeys.PasskeyReauthenticateForm",
 }
 MFA_TOTP_ISSUER = "Threshold"
 # One 30-second step either side, for phones whose clock drifts; a used code stays

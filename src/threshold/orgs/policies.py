@@ -342,8 +342,8 @@ def pending_enrolment(user: Any) -> Enrolment | None:
         return asked
     if not (policy.require_two_step or policy.require_passkey_for_admins):
         return None
-    from threshold.security import selectors as security_selectors
     from threshold.security.models import MethodKind, SignInMethod
+    from threshold.security.selectors.methods import two_step_required
 
     deadline = _grace_start(user, organization, policy) + timedelta(days=policy.two_step_grace_days)
     if (
@@ -358,7 +358,7 @@ def pending_enrolment(user: Any) -> Enrolment | None:
             _("%(org)s asks its admins to sign in with a passkey, which can't be phished.")
             % {"org": organization.name},
         )
-    if policy.require_two_step and not security_selectors.two_step_required(user):
+    if policy.require_two_step and not two_step_required(user):
         return Enrolment(
             "two_step",
             organization,
@@ -381,13 +381,10 @@ def methods_reset_enrolment(user: Any, organization: Organization) -> Enrolment 
     )
     if since is None:
         return None
-    from threshold.security import selectors as security_selectors
     from threshold.security.models import SignInMethod
+    from threshold.security.selectors.methods import two_step_required
 
-    if (
-        security_selectors.two_step_required(user)
-        and SignInMethod.objects.filter(user=user, created_at__gte=since).exists()
-    ):
+    if two_step_required(user) and SignInMethod.objects.filter(user=user, created_at__gte=since).exists():
         return None
     return Enrolment(
         "two_step",
@@ -442,11 +439,12 @@ def unfamiliar_sign_in_held(*, request: HttpRequest | None, user: Any) -> bool:
 def _second_step_rule_applies(request: HttpRequest | None, user: Any, *, has_method: bool) -> bool:
     if request is None or unfamiliar_sign_in_rule(user) != UnfamiliarSignIn.SECOND_STEP:
         return False
-    from threshold.security import selectors as security_selectors
+    from threshold.security.selectors.methods import second_step_methods
+    from threshold.security.selectors.sign_in import VOUCHED_RESETS, sign_in_proven_by
 
-    if security_selectors.second_step_methods(user).exists() != has_method:
+    if second_step_methods(user).exists() != has_method:
         return False
-    if not has_method and security_selectors.sign_in_proven_by(request) in security_selectors.VOUCHED_RESETS:
+    if not has_method and sign_in_proven_by(request) in VOUCHED_RESETS:
         return False  # the admins' pass (or a completed account recovery) is the way out
     return _unfamiliar(request, user)
 

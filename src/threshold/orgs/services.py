@@ -628,7 +628,7 @@ def _admit(
 
 
 def _fresh(*, request: HttpRequest | None, actor: Any) -> None:
-    from threshold.security.services import ensure_fresh_sign_in
+    from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
 
     ensure_fresh_sign_in(request=request, user=actor)
 

@@ -134,7 +134,7 @@ def member_detail(membership: Membership) -> MemberDetail:
     from threshold.devices.selectors import active_devices
     from threshold.orgs.policies import methods_reset_enrolment
     from threshold.recovery.models import TemporaryAccessPass
-    from threshold.security.selectors import recovery_codes_left, sign_in_methods
+    from threshold.security.selectors.methods import recovery_codes_left, sign_in_methods
 
     user = membership.user
     if not membership.home:
