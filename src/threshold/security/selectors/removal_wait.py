@@ -9,12 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from threshold.accounts.models import PhoneNumber
+from threshold.activity.models import SecurityEvent
 from threshold.security.models import MethodKind, RecoveryCode, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import (
     SECOND_STEP_SESSION_KEY,
@@ -163,10 +165,6 @@ def older_addresses(user: Any, *, before: datetime) -> OlderAddresses:
     then (whoever replaces every method may remove the owner's address first), and phone
     numbers verified before ``before``.
     """
-    from allauth.account.models import EmailAddress
-
-    from threshold.activity.models import SecurityEvent
-
     since = SecurityEvent.objects.filter(user=user, occurred_at__gte=before)
     added = {
         str(d.get("email", "")).lower()

@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from threshold.accounts.models import VerificationPurpose
-from threshold.activity.models import Result
+from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event
+from threshold.core.mail import send_templated_mail
 from threshold.core.sms import SmsDeliveryError, get_sms_gateway
 from threshold.security import throttle
 from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod, TrustReason
@@ -130,9 +131,6 @@ def _tell_older_addresses(
     addresses now: whoever replaces every method may have added an address of their own.
     A gateway or mail server that fails is logged; the change is already committed.
     """
-    from threshold.activity.models import SecurityEvent
-    from threshold.core.mail import send_templated_mail
-
     removal = ScheduledRemoval.objects.select_related("user").filter(pk=removal_id).first()
     event = SecurityEvent.objects.filter(pk=event_id).first()
     if removal is None:
