@@ -158,15 +158,15 @@ def send_recovery_email_code(*, run_key: str, account_email: str, address: str) 
     return True
 
 
-def send_recovery_phone_code(*, run_key: str, account_email: str, number: str, ip: str) -> bool:
+def send_recovery_phone_code(*, run_key: str, account_email: str, number: str) -> bool:
     """Issue and text an account recovery code if ``number`` is a verified number of the account
-    that ``account_email`` names, within the number's and the account's text message limits."""
+    that ``account_email`` names (its limits were counted by the request)."""
     user = selectors.recovery_account(account_email)
     if user is None or not selectors.has_verified_phone(user, number):
         return False
     try:
         with transaction.atomic():
-            if not first_run(run_key) or phone_codes.send_wait(user=user, number=number, ip=ip):
+            if not first_run(run_key):
                 return False
             code = phone_codes.issue_code(
                 user=user, purpose=VerificationPurpose.RECOVERY_PHONE, target=number

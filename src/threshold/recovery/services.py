@@ -978,14 +978,17 @@ def redeem_access_pass(*, email: str, code: str, request: HttpRequest | None) ->
     user = user_by_email(email) if email else None
     normalized = codes.normalize_access_pass(code)
     candidate = codes.hash_access_pass(user_id=user.pk if user is not None else 0, normalized=normalized)
-    if user is None:
-        raise _refuse(reason="unknown_account", user=None, email=email, request=request)
-    match = None
-    for row in TemporaryAccessPass.objects.filter(user=user).only(
+    # SECURITY: the passes are read for an unknown account too (0 is no account's key), so both
+    # make the same queries and take the same time.
+    rows = TemporaryAccessPass.objects.filter(user_id=user.pk if user is not None else 0).only(
         "pk", "pass_hash", "expires_at", "revoked_at", "used_at", "one_time"
-    ):
+    )
+    match = None
+    for row in rows:
         if constant_time_compare(row.pass_hash, candidate) and normalized:
             match = row
+    if user is None:
+        raise _refuse(reason="unknown_account", user=None, email=email, request=request)
     if match is None:
         raise _refuse(reason="wrong_pass", user=user, email=email, request=request)
     now = timezone.now()
@@ -1196,8 +1199,7 @@ def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRe
 
     SECURITY: as for the email code, the same answer, the same limits and the same work whether
     or not the number is on the account. The number's own limits (``accounts.codes.send_wait``,
-    shared with every other text message) are counted here for the account email typed, known or
-    not, and again for the real account in the worker.
+    shared with every other text message) are counted for the account email typed, known or not.
     """
     account_email = _normal_email(account_email)
     ip = context_of(request).ip
@@ -1206,7 +1208,7 @@ def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRe
     wait = max(wait, send_wait(user=owner, number=number, ip=ip))
     if wait:
         raise _too_many_sends(wait)
-    tasks.send_recovery_phone_code.enqueue(account_email=account_email, number=number, ip=ip or "")
+    tasks.send_recovery_phone_code.enqueue(account_email=account_email, number=number)
 
 
 def check_recovery_code(

@@ -66,8 +66,8 @@ def send_recovery_email_code(context: TaskContext, account_email: str, address: 
 
 
 @task(takes_context=True)
-def send_recovery_phone_code(context: TaskContext, account_email: str, number: str, ip: str) -> bool:
+def send_recovery_phone_code(context: TaskContext, account_email: str, number: str) -> bool:
     """Text an account recovery code, if ``number`` is the account's (``sending``)."""
     return sending.send_recovery_phone_code(
-        run_key=f"task:{context.task_result.id}", account_email=account_email, number=number, ip=ip
+        run_key=f"task:{context.task_result.id}", account_email=account_email, number=number
     )
