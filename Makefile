@@ -43,6 +43,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/activity.py
+	$(BIN)/python bench/timing.py
 
 messages: $(STAMP)
 	cd src/threshold && ../../$(BIN)/threshold makemessages --all --no-obsolete --ignore 'static/*' && ../../$(BIN)/threshold compilemessages

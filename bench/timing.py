@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,67 +66,70 @@ async def post(browser: Browser, path: str, form: dict[str, str], csrf: str) -> 
     return await browser.request("POST", path, {"csrfmiddlewaretoken": csrf, **form})
 
 
-# Each step: (browser, address, try number) -> the timed response. The address is a seeded
-# account's or one that no account has; everything else is the same for both.
-Step = Callable[[Browser, str, int], Awaitable[Response]]
+@dataclass(frozen=True)
+class Step:
+    """The untimed pages before (they fetch the CSRF token and start the flow), then the timed request.
+
+    ``settle`` > 0: every try's preparation runs first, then the timed requests after that many
+    seconds (a resend is refused for 10 s after the code it replaces).
+    """
+
+    prepare: Callable[[Browser, str], Awaitable[dict[str, str]]]
+    timed: Callable[[Browser, str, dict[str, str]], Awaitable[Response]]
+    settle: float = 0.0
 
 
-async def sign_in(b: Browser, email: str, i: int) -> Response:
-    csrf = await token(b, "/accounts/login/")
-    return await post(b, "/accounts/login/", {"login": email, "password": WRONG_PASSWORD}, csrf)
+async def page(b: Browser, path: str) -> dict[str, str]:
+    return {"csrf": await token(b, path)}
 
 
-async def sign_up(b: Browser, email: str, i: int) -> Response:
-    csrf = await token(b, "/accounts/signup/")
-    form = {"email": email, "password1": NEW_PASSWORD, "given_name": "Bench", "family_name": "Timing"}
-    return await post(b, "/accounts/signup/", form, csrf)
+async def started(b: Browser, path: str, form: dict[str, str]) -> dict[str, str]:
+    state = await page(b, path)
+    response = await post(b, path, form, state["csrf"])
+    if response.status != 302:
+        raise BenchError(f"POST {path} answered {response.status}")
+    return state
 
 
-async def resend(b: Browser, email: str, i: int) -> Response:
-    csrf = await token(b, "/accounts/signup/")
-    form = {"email": email, "password1": NEW_PASSWORD, "given_name": "Bench", "family_name": "Timing"}
-    signed_up = await post(b, "/accounts/signup/", form, csrf)
-    if signed_up.status != 302:
-        raise BenchError(f"sign-up before the resend answered {signed_up.status}")
-    csrf = await token(b, "/accounts/confirm-email/")
-    return await post(b, "/accounts/confirm-email/", {"action": "resend"}, csrf)
-
-
-async def reset(b: Browser, email: str, i: int) -> Response:
-    csrf = await token(b, "/recover/password/")
-    started = await post(b, "/recover/password/", {"email": email}, csrf)
-    if started.status != 302:
-        raise BenchError(f"the reset's first step answered {started.status}")
-    return await post(b, "/recover/password/send/", {"way": "email", "email": email}, csrf)
-
-
-async def recovery(b: Browser, email: str, i: int) -> Response:
-    csrf = await token(b, "/recover/second-method/")
-    started = await post(b, "/recover/second-method/", {"account_email": email}, csrf)
-    if started.status != 302:
-        raise BenchError(f"account recovery's first step answered {started.status}")
-    return await post(b, "/recover/second-method/email/", {"action": "send", "address": email}, csrf)
-
-
-async def recovery_request(b: Browser, email: str, i: int) -> Response:
-    csrf = await token(b, "/recover/request/")
-    form = {"account_email": email, "contact_email": f"reach-{secrets.token_hex(6)}@bench.invalid"}
-    return await post(b, "/recover/request/", form, csrf)
-
-
-async def access_pass(b: Browser, email: str, i: int) -> Response:
-    csrf = await token(b, "/recover/access-pass/")
-    return await post(b, "/recover/access-pass/", {"email": email, "access_pass": WRONG_PASS}, csrf)
+def signup_form(email: str) -> dict[str, str]:
+    return {"email": email, "password1": NEW_PASSWORD, "given_name": "Bench", "family_name": "Timing"}
 
 
 STEPS: dict[str, Step] = {
-    "sign-in": sign_in,
-    "sign-up": sign_up,
-    "resend": resend,
-    "reset": reset,
-    "account recovery": recovery,
-    "recovery request": recovery_request,
-    "access pass": access_pass,
+    "sign-in": Step(
+        lambda b, e: page(b, "/accounts/login/"),
+        lambda b, e, s: post(b, "/accounts/login/", {"login": e, "password": WRONG_PASSWORD}, s["csrf"]),
+    ),
+    "sign-up": Step(
+        lambda b, e: page(b, "/accounts/signup/"),
+        lambda b, e, s: post(b, "/accounts/signup/", signup_form(e), s["csrf"]),
+    ),
+    "resend": Step(
+        lambda b, e: started(b, "/accounts/signup/", signup_form(e)),
+        lambda b, e, s: post(b, "/accounts/confirm-email/", {"action": "resend"}, s["csrf"]),
+        settle=11.0,
+    ),
+    "reset": Step(
+        lambda b, e: started(b, "/recover/password/", {"email": e}),
+        lambda b, e, s: post(b, "/recover/password/send/", {"way": "email", "email": e}, s["csrf"]),
+    ),
+    "account recovery": Step(
+        lambda b, e: started(b, "/recover/second-method/", {"account_email": e}),
+        lambda b, e, s: post(b, "/recover/second-method/email/", {"action": "send", "address": e}, s["csrf"]),
+    ),
+    "recovery request": Step(
+        lambda b, e: page(b, "/recover/request/"),
+        lambda b, e, s: post(
+            b,
+            "/recover/request/",
+            {"account_email": e, "contact_email": f"reach-{secrets.token_hex(6)}@bench.invalid"},
+            s["csrf"],
+        ),
+    ),
+    "access pass": Step(
+        lambda b, e: page(b, "/recover/access-pass/"),
+        lambda b, e, s: post(b, "/recover/access-pass/", {"email": e, "access_pass": WRONG_PASS}, s["csrf"]),
+    ),
 }
 
 
@@ -137,27 +141,48 @@ async def measure_step(name: str, step: Step, tryer: Tryer, tries: int, first_ac
     times: dict[str, list[float]] = {"known": [], "unknown": []}
     statuses: dict[str, dict[str, int]] = {"known": {}, "unknown": {}}
     errors: dict[str, int] = {"known": 0, "unknown": 0}
-    busy0, own0, t0 = machine_busy_seconds(), own_cpu_seconds(), time.perf_counter()
+    plan = []
     for i in range(tries):
         # known, unknown, unknown, known, ...: neither side always goes first
-        order = ("known", "unknown") if i % 2 == 0 else ("unknown", "known")
-        for side in order:
+        for side in ("known", "unknown") if i % 2 == 0 else ("unknown", "known"):
             email = (
                 f"bench-{first_account + i:05d}@bench.invalid"
                 if side == "known"
                 else f"nobody-{secrets.token_hex(6)}@bench.invalid"
             )
-            browser = tryer.browser()
-            try:
-                response = await step(browser, email, i)
-            except (BenchError, OSError, TimeoutError, asyncio.IncompleteReadError):
-                errors[side] += 1
-                continue
-            finally:
-                await browser.close()
-            times[side].append(response.seconds)
-            key = str(response.status)
-            statuses[side][key] = statuses[side].get(key, 0) + 1
+            plan.append((side, email, tryer.browser()))
+
+    async def prepare(side: str, email: str, browser: Browser) -> dict[str, str] | None:
+        try:
+            return await step.prepare(browser, email)
+        except (BenchError, OSError, TimeoutError, asyncio.IncompleteReadError):
+            errors[side] += 1
+            await browser.close()
+            return None
+
+    async def timed(side: str, email: str, browser: Browser, state: dict[str, str]) -> None:
+        try:
+            response = await step.timed(browser, email, state)
+        except (BenchError, OSError, TimeoutError, asyncio.IncompleteReadError):
+            errors[side] += 1
+            return
+        finally:
+            await browser.close()
+        times[side].append(response.seconds)
+        statuses[side][str(response.status)] = statuses[side].get(str(response.status), 0) + 1
+
+    busy0, own0, t0 = machine_busy_seconds(), own_cpu_seconds(), time.perf_counter()
+    if step.settle:
+        states = [await prepare(*entry) for entry in plan]
+        await asyncio.sleep(step.settle)
+        for entry, state in zip(plan, states, strict=True):
+            if state is not None:
+                await timed(*entry, state)
+    else:
+        for entry in plan:
+            state = await prepare(*entry)
+            if state is not None:
+                await timed(*entry, state)
     seconds = time.perf_counter() - t0
     known, unknown = median_ms(times["known"]), median_ms(times["unknown"])
     difference = known - unknown if known is not None and unknown is not None else None
