@@ -25,6 +25,7 @@ from django_tasks_db.models import DBTaskResult
 from tests.conftest import Mailbox, SmsOutbox, make_user, run_worker
 from threshold.accounts.models import VerificationCode
 from threshold.activity.models import SecurityEvent
+from threshold.activity.services import record_event, send_security_alert
 from threshold.core.delivery import message_id
 from threshold.core.management.commands.worker import reclaim_abandoned
 from threshold.core.models import SentMessage
@@ -252,3 +253,16 @@ def test_a_worker_killed_mid_send_leaves_a_task_the_next_worker_sends_once(tmp_p
         if worker is not None and worker.poll() is None:
             os.kill(worker.pid, signal.SIGKILL)
         controller.stop()
+
+
+def test_a_security_alert_produced_twice_is_mailed_once(mailbox: Mailbox) -> None:
+    user = make_user("ada@example.com")
+    event = record_event("account:password:change", user=user)  # queues its alert task on commit
+
+    # As if that task ran again after its worker was killed: its messages carry the same keys.
+    send_security_alert(event_id=event.pk)
+    run_worker()
+    send_security_alert(event_id=event.pk)
+    run_worker()
+
+    assert len(mailbox.to(user.email)) == 1
