@@ -24,7 +24,8 @@ from threshold.accounts.models import PhoneNumber, User
 from threshold.recovery import services
 from threshold.recovery.models import TemporaryAccessPass
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued_tasks")]
+# transaction=True: the worker checks its connection as a process does, which a test transaction would not survive.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("queued_tasks")]
 
 KNOWN = "ada@example.com"
 UNKNOWN = "nobody@example.com"
