@@ -266,3 +266,13 @@ def test_a_security_alert_produced_twice_is_mailed_once(mailbox: Mailbox) -> Non
     run_worker()
 
     assert len(mailbox.to(user.email)) == 1
+
+
+def test_the_worker_forgets_keys_of_messages_sent_long_ago() -> None:
+    old = SentMessage.objects.create(key="old", channel="mail")
+    recent = SentMessage.objects.create(key="recent", channel="mail")
+    SentMessage.objects.filter(pk=old.pk).update(sent_at=timezone.now() - timedelta(days=31))
+
+    run_worker()
+
+    assert list(SentMessage.objects.values_list("key", flat=True)) == [recent.key]

@@ -15,7 +15,7 @@ class SentMessage(models.Model):
 
     key = models.CharField(max_length=100, primary_key=True)
     channel = models.CharField(max_length=8)
-    sent_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)  # pruned by `threshold worker`
 
     def __str__(self) -> str:
         return f"{self.channel} {self.key}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +20,8 @@ from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
+
+from threshold.core.models import SentMessage
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -42,6 +44,18 @@ def reclaim_abandoned(*, backend_name: str, lease_seconds: int) -> int:
     return reclaimed
 
 
+# A message's key is needed only while its task may still run again; kept well past any lease.
+SENT_KEYS_KEPT = timedelta(days=30)
+PRUNE_EVERY_SECONDS = 3600
+
+
+def prune_sent_keys(*, now: datetime | None = None) -> int:
+    """Forget the keys of messages sent long ago; how many were forgotten."""
+    cutoff = (now or timezone.now()) - SENT_KEYS_KEPT
+    deleted, _ = SentMessage.objects.filter(sent_at__lt=cutoff).delete()
+    return deleted
+
+
 class Worker(db_worker.Worker):
     """db_worker's loop, with abandoned tasks reclaimed before each look at the queue."""
 
@@ -49,11 +63,15 @@ class Worker(db_worker.Worker):
         super().__init__(batch=True, **kwargs)
         self.until_empty = batch
         self.lease_seconds = lease_seconds
+        self.pruned_at = 0.0
 
     def run(self) -> None:
         while self.running:
             close_old_connections()
             reclaim_abandoned(backend_name=self.backend_name, lease_seconds=self.lease_seconds)
+            if time.monotonic() - self.pruned_at > PRUNE_EVERY_SECONDS or not self.pruned_at:
+                prune_sent_keys()
+                self.pruned_at = time.monotonic()
             super().run()  # in batch mode: every ready task, then back here
             self.startup_delay = False
             done = self.max_tasks is not None and self._run_tasks >= self.max_tasks
