@@ -26,7 +26,7 @@ run: $(STAMP)
 	@THRESHOLD_DEMO=$${THRESHOLD_DEMO:-true} $(BIN)/threshold demo
 	@echo "Mail and text messages: http://127.0.0.1:$(PORT)/outbox/ (sent by threshold worker, started beside the server)"
 	@export THRESHOLD_DEMO=$${THRESHOLD_DEMO:-true} THRESHOLD_BASE_URL=$${THRESHOLD_BASE_URL:-http://127.0.0.1:$(PORT)}; \
-	  $(BIN)/threshold worker --verbosity 0 & worker=$$!; \
+	  $(BIN)/threshold worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	  $(BIN)/threshold serve --port $(PORT)
 
