@@ -46,6 +46,7 @@ def send_unfamiliar_sign_in(*, event_id: int) -> None:
                 to=[user.email],
                 context=context,
                 language=getattr(user, "locale", None),
+                key=f"unfamiliar-sign-in:{event.pk}",
             )
     except Exception:  # any mail failure is logged: the sign-in has happened
         logger.exception("Could not send the unfamiliar sign-in alert for event %s", event_id)

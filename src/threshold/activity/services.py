@@ -183,7 +183,12 @@ def send_security_alert(*, event_id: int) -> int:
     for address in recipients:
         try:
             send_templated_mail(
-                template="activity/email/security_alert", to=[address], context=context, language=language
+                template="activity/email/security_alert",
+                to=[address],
+                context=context,
+                language=language,
+                # A rerun of this task (after a killed worker) queues nothing twice.
+                key=f"security-alert:{event.pk}:{address}",
             )
         except OSError:
             # One unreachable mail server must not stop the other addresses being told.

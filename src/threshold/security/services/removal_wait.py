@@ -24,7 +24,8 @@ from threshold.accounts.models import VerificationPurpose
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event
 from threshold.core.mail import send_templated_mail
-from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.core.outgoing import queue_text
+from threshold.core.sms import SmsDeliveryError
 from threshold.security import throttle
 from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod, TrustReason
 from threshold.security.selectors.challenge import SecondStepOption
@@ -168,10 +169,9 @@ def _tell_older_addresses(
             )
         except OSError:
             logger.exception("The scheduled removal %s could not be mailed", removal.public_id)
-    gateway = get_sms_gateway()
     for number in phones:
         try:
-            gateway.send(to=number, body=sms_body)
+            queue_text(to=number, body=sms_body)
         except SmsDeliveryError:
             logger.exception("The scheduled removal %s could not be texted", removal.public_id)
 

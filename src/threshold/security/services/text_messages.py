@@ -16,7 +16,8 @@ from threshold.accounts.models import VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
-from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.core.outgoing import queue_text
+from threshold.core.sms import SmsDeliveryError
 from threshold.security.models import MethodKind, SignInMethod
 from threshold.security.selectors.methods import masked_number
 from threshold.security.services.errors import Refused
@@ -79,7 +80,7 @@ def send_text_message_code(
                 method=MethodKind.TEXT_MESSAGE,
                 details={"number": masked_number(number), "purpose": str(purpose)},
             )
-            get_sms_gateway().send(to=number, body=phone_codes.origin_bound(body, code))
+            queue_text(to=number, body=phone_codes.origin_bound(body, code))
     except phone_codes.CodesStopped as exc:
         raise _codes_stopped(exc.until) from exc
     except SmsDeliveryError as exc:
