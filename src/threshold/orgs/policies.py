@@ -451,7 +451,7 @@ def _second_step_rule_applies(request: HttpRequest | None, user: Any, *, has_met
     return _unfamiliar(request, user)
 
 
-# --- Admin console (issue 6 §4) ------------------------------------------------------------------
+# --- Admin console --------------------------------------------------------------------------------
 
 
 class ConsoleAction(StrEnum):
@@ -485,7 +485,7 @@ _HELPDESK_ACTIONS = frozenset(
     }
 )
 
-# The one table of what each role may do in the console (issue 6 §1): a helpdesk admin
+# The one table of what each role may do in the console: a helpdesk admin
 # resets passwords and methods, revokes sessions, issues passes and blocks sign-in; a
 # global admin does everything, including policies, branding, members and other admins.
 ROLE_ACTIONS: dict[str, frozenset[ConsoleAction]] = {

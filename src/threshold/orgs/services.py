@@ -3,7 +3,7 @@
 Each function checks who is acting (a global admin of that organisation, a helpdesk admin
 where the role allows, or the operator), changes inside ``transaction.atomic()``, records
 the event and mails on commit. Every function takes the organisation explicitly and refuses
-a member of another one, so the admin console (issue 6 §4) stays scoped by construction.
+a member of another one, so the admin console stays scoped by construction.
 """
 
 from __future__ import annotations

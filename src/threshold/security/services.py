@@ -1,8 +1,10 @@
 """The only writers of sign-in security: methods, two-step verification, recovery codes, trust.
 
-Each service asks ``orgs.policies`` first, needs a recent sign-in where issue 3 §4 says so,
-changes inside ``transaction.atomic()`` and records the event; ``record_event`` queues the
-alert for the catalogue's ``notify_user`` types, to go out once the change commits.
+Each service asks ``orgs.policies`` first, needs a recent sign-in (``ensure_fresh_sign_in``)
+before a method is added, renamed or removed, two-step verification is turned off or new
+recovery codes are made, changes inside ``transaction.atomic()`` and records the event;
+``record_event`` queues the alert for the catalogue's ``notify_user`` types, to go out once
+the change commits.
 allauth.mfa writes its own ``Authenticator`` rows (authenticator apps, passkeys) through
 its pages; the ``note_*`` functions here are what its signals hand off to, so those
 changes are recorded and announced the same way.
