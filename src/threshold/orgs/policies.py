@@ -281,14 +281,6 @@ def unfamiliar_sign_in_rule(user: Any) -> str:
     return policy.unfamiliar_sign_in
 
 
-def retention_days(organization: Organization | None) -> int | None:
-    """Longer sign-in activity retention for the organisation's members (Premium), or None."""
-    policy = policy_of(organization)
-    if policy is None or not licences.has_feature(organization, licences.Feature.LONG_RETENTION):
-        return None
-    return policy.activity_retention_days
-
-
 def longer_retention() -> dict[int, int]:
     """Organisation id -> days, for Premium organisations that keep sign-ins longer than the default."""
     from django.conf import settings
