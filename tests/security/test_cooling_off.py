@@ -1,4 +1,4 @@
-"""Replacing every sign-in method waits 30 days unless confirmed with an older one (issue 5 §3)."""
+"""Replacing every sign-in method waits 30 days unless confirmed with an older one."""
 
 from __future__ import annotations
 

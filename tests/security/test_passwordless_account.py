@@ -1,4 +1,4 @@
-"""A passwordless account (issue 3 §5): remove the password, sign in with a passkey alone,
+"""A passwordless account: remove the password, sign in with a passkey alone,
 keep the last passkey, and set a password again."""
 
 from __future__ import annotations

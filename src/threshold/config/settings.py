@@ -176,11 +176,8 @@ ACCOUNT_FORMS = {
         "login": "LoginForm",
         "signup": "SignupForm",
         "set_password": "SetPasswordForm",
-        "reset_password": "ResetPasswordForm",
-        "reset_password_from_key": "ResetPasswordKeyForm",
         "reauthenticate": "ReauthenticateForm",
         "confirm_email_verification_code": "ConfirmEmailVerificationCodeForm",
-        "confirm_password_reset_code": "ConfirmPasswordResetCodeForm",
         "confirm_reauthentication_code": "ConfirmReauthenticationCodeForm",
     }.items()
 }
@@ -198,7 +195,6 @@ ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = 3  # "Send a new code", up to three
 # No "use a different address" while verifying: allauth cannot offer it for the stand-in
 # process it runs for an address that already has an account, so the page would differ.
 ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = False
-ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_MAX_EMAIL_ADDRESSES = 5
@@ -213,7 +209,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "Threshold: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 ACCOUNT_PASSWORD_INPUT_RENDER_VALUE = False
 # Our own throttle (threshold.accounts.throttle) grows delays for failed sign-ins; allauth's
-# fixed-window limits stay on for the flows it owns (codes, resets, email sends).
+# fixed-window limits stay on for the flows it owns (codes, email sends, password changes).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": False,
     "login": "60/m/ip",
@@ -221,8 +217,6 @@ ACCOUNT_RATE_LIMITS = {
     # A new code at most every 10 s (what "Send a new code" needs) and 10 an hour per address,
     # so nobody can flood someone's inbox through sign-up or resend.
     "confirm_email": "1/10s/key,10/h/key",
-    "reset_password": "20/m/ip,5/m/key",
-    "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",

@@ -281,14 +281,6 @@ def unfamiliar_sign_in_rule(user: Any) -> str:
     return policy.unfamiliar_sign_in
 
 
-def retention_days(organization: Organization | None) -> int | None:
-    """Longer sign-in activity retention for the organisation's members (Premium), or None."""
-    policy = policy_of(organization)
-    if policy is None or not licences.has_feature(organization, licences.Feature.LONG_RETENTION):
-        return None
-    return policy.activity_retention_days
-
-
 def longer_retention() -> dict[int, int]:
     """Organisation id -> days, for Premium organisations that keep sign-ins longer than the default."""
     from django.conf import settings
@@ -449,7 +441,7 @@ def _second_step_rule_applies(request: HttpRequest | None, user: Any, *, has_met
     return _unfamiliar(request, user)
 
 
-# --- Admin console (issue 6 §4) ------------------------------------------------------------------
+# --- Admin console --------------------------------------------------------------------------------
 
 
 class ConsoleAction(StrEnum):
@@ -483,7 +475,7 @@ _HELPDESK_ACTIONS = frozenset(
     }
 )
 
-# The one table of what each role may do in the console (issue 6 §1): a helpdesk admin
+# The one table of what each role may do in the console: a helpdesk admin
 # resets passwords and methods, revokes sessions, issues passes and blocks sign-in; a
 # global admin does everything, including policies, branding, members and other admins.
 ROLE_ACTIONS: dict[str, frozenset[ConsoleAction]] = {

@@ -1109,7 +1109,7 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
 
 # --- Account recovery ------------------------------------------------------------------------------
 #
-# Two ways back into an account whose sign-in methods are gone (issue 5 §2):
+# Two ways back into an account whose sign-in methods are gone:
 #
 # * waiting period: the person proves a verified email address AND a verified phone number
 #   of the account with one-time codes; the recovery then waits THRESHOLD_RECOVERY_WAIT_DAYS
