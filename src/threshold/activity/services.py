@@ -15,9 +15,10 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from threshold.activity import alerts, catalog, risk, selectors
+from threshold.activity import alerts, catalog, registry, risk, selectors
 from threshold.activity.models import EventReport, Result, SecurityEvent, SignInAssessment, Verdict
 from threshold.core.context import RequestContext, context_of, country_name
+from threshold.core.mail import send_templated_mail
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +89,7 @@ def alert_recipients(event: SecurityEvent) -> list[str]:
 
     Unverified addresses are never mailed: they may not belong to the account holder.
     """
-    from threshold.accounts.selectors import verified_emails
-
-    recipients = verified_emails(event.user) if event.user is not None else []
+    recipients = list(registry.alert_addresses(event.user)) if event.user is not None else []
     removed = str(event.details.get("email", ""))
     if event.code == "account:email:remove" and event.details.get("was_verified") and removed:
         recipients.append(removed)
@@ -101,18 +100,18 @@ def alert_recipients(event: SecurityEvent) -> list[str]:
 
 
 def _alert_values(event: SecurityEvent) -> dict[str, Any]:
-    """The event's details as an alert shows them, in the active language."""
-    from threshold.accounts.phones import phone_number_ending
-    from threshold.security.models import MethodKind
+    """The event's details as an alert shows them, in the active language.
 
+    A detail some app registered a formatter for (a phone number's ending, a method's name)
+    is shown as that formatter renders it (activity/registry.py).
+    """
     values: dict[str, Any] = dict(event.details or {})
     for key, value in values.items():
         if not isinstance(value, int | float):
             values[key] = str(value)
-    if "number" in values:
-        values["number"] = phone_number_ending(values["number"])
-    if values.get("kind") in MethodKind.values:
-        values["kind"] = str(MethodKind(values["kind"]).label)
+    for key, formatter in registry.detail_formatters().items():
+        if key in values:
+            values[key] = formatter(values[key])
     return values
 
 
@@ -153,8 +152,6 @@ def send_security_alert(*, event_id: int) -> int:
     per address: this one, which also reaches every verified address rather than only the
     primary one, and says where it came from.
     """
-    from threshold.core.mail import send_templated_mail
-
     event = SecurityEvent.objects.select_related("user").filter(pk=event_id).first()
     if event is None or event.user is None:
         return 0
@@ -281,11 +278,9 @@ def prune_events(*, now: datetime | None = None, batch_size: int = 1000) -> Prun
     sign_in_codes = catalog.codes(retention=catalog.Retention.SIGN_IN)
     sign_in_cutoff = now - timedelta(days=settings.ACTIVITY_RETENTION_DAYS)
     change_cutoff = now - timedelta(days=settings.CHANGE_RETENTION_DAYS)
-    # Organisations with a longer retention (a Premium feature, threshold.orgs) keep their
-    # members' sign-ins for their own period instead.
-    from threshold.orgs.policies import longer_retention
-
-    longer = longer_retention()
+    # Organisations with a longer retention (a Premium feature, registered by threshold.orgs)
+    # keep their members' sign-ins for their own period instead.
+    longer = registry.longer_retention()
     sign_ins = _delete_in_batches(
         SecurityEvent.objects.filter(code__in=sign_in_codes, occurred_at__lt=sign_in_cutoff).exclude(
             user__organization_id__in=list(longer)
