@@ -23,6 +23,10 @@ from allauth.account.models import EmailAddress
 from django.core.cache import cache
 
 from threshold.accounts.models import AccountKind, Organization, User
+from threshold.orgs.models import Membership, OrganizationPolicy, Role
+
+# Fails a whole run that leaves a catalogued security event unemitted (tests/emitted_events.py).
+pytest_plugins = ["tests.emitted_events"]
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -162,6 +166,22 @@ def signed_in_client(client: Any, user: User) -> Any:
 @pytest.fixture
 def contoso(db: Any) -> Organization:
     return Organization.objects.create(name="Contoso", slug="contoso", verified_domains=["contoso.example"])
+
+
+def join_as_work_account(user: User, organization: Organization, *, role: str = Role.MEMBER) -> User:
+    """Make ``user`` a work account that ``organization`` owns, as its directory would."""
+    user.kind = AccountKind.WORK
+    user.organization = organization
+    user.save(update_fields=["kind", "organization"])
+    Membership.objects.create(user=user, organization=organization, role=role, home=True)
+    return user
+
+
+@pytest.fixture
+def org_requiring_mfa(contoso: Organization) -> Organization:
+    """Contoso, whose policy requires two-step verification of its members (a real policy row)."""
+    OrganizationPolicy.objects.create(organization=contoso, require_two_step=True)
+    return contoso
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from tests.conftest import PASSWORD, make_user, redis_url
@@ -152,6 +153,22 @@ def test_attempts_in_flight_count_before_any_password_is_checked(shared_cache: s
     assert [v.allowed for v in verdicts] == [True] * 4 + [False] * 6
     throttle.attempt_succeeded(email="ada@example.com", ip="198.51.100.9")
     assert throttle.check(email="ada@example.com", ip="198.51.100.9").allowed
+
+
+@pytest.mark.django_db
+def test_an_attempt_that_cannot_take_its_lock_is_refused_not_let_through(
+    shared_cache: str, monkeypatch: Any
+) -> None:
+    # Another process holds the account's lock (a flood of parallel guesses does exactly
+    # this). Going on without it would let the attempt past the count; it is refused instead.
+    monkeypatch.setattr(throttle, "LOCK_WAIT_SECONDS", 0.05)  # not three seconds of waiting
+    email, ip = "ada@example.com", "198.51.100.9"
+    assert cache.add(f"{throttle._account_key(email)}:lock", 1, throttle.LOCK_SECONDS)
+
+    verdict = throttle.begin_attempt(email=email, ip=ip)
+
+    assert (verdict.allowed, verdict.retry_after) == (False, 1)
+    assert cache.get(throttle._account_key(email)) is None  # and nothing was counted
 
 
 # --- Shared by processes -------------------------------------------------------------

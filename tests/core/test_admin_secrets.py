@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
-from django.test import Client, RequestFactory
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from tests.config.staff_support import staff_operator
 from tests.conftest import make_user
 from tests.core.stored_secrets import secret_fields, stored_secrets
 from tests.security.conftest import (  # noqa: F401 - the fixtures, shared security states
@@ -85,10 +86,13 @@ def seeded(user_with_two_step: Person, commits: Commits) -> dict[str, Any]:  # n
     return {"plain": plain, "stored": stored_secrets()}
 
 
-def test_no_admin_page_shows_a_secret_hash_or_code(seeded: dict[str, Any]) -> None:
-    staff = make_user("operator@example.com", is_staff=True, is_superuser=True)
-    client = Client()
-    client.force_login(staff, backend="allauth.account.auth_backends.AuthenticationBackend")
+def test_no_admin_page_shows_a_secret_hash_or_code(
+    seeded: dict[str, Any],
+    commits: Commits,  # noqa: F811 - the fixture
+) -> None:
+    # Signed in as /staff/ asks: a passkey on the account, and this session proved it.
+    operator = staff_operator(commits, "operator@example.com")
+    staff, client = operator.user, operator.client
     request = RequestFactory().get("/staff/")
     request.user = staff
     assert len(seeded["stored"]) >= 10, seeded["stored"]  # the seeding above did store secrets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -18,7 +19,8 @@ from tests.conftest import PASSWORD
 
 HTTPS_URL = "https://account.example.com"
 SECRET = secrets.token_urlsafe(48)
-ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+# A fixed key: parametrized test ids must be the same in every pytest-xdist worker.
+ENCRYPTION_KEY = base64.urlsafe_b64encode(hashlib.sha256(b"threshold test encryption key").digest()).decode()
 
 
 def run(args: list[str], tmp_path: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:

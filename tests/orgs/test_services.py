@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 
 from tests.accounts.images import small_gif
+from tests.config.staff_support import staff_operator
 from tests.conftest import make_user
 from tests.orgs.conftest import signed_in, work_account
+from tests.security.conftest import Commits
 from threshold.accounts.models import AccountKind, User
 from threshold.activity.models import SecurityEvent
 from threshold.orgs import licences, services
@@ -244,9 +246,11 @@ def test_adding_a_guest(contoso: Organization, megan: User) -> None:
 # --- The operator, in the staff admin -------------------------------------------------------------------
 
 
-def test_the_operator_sets_the_licence_and_policies_in_the_staff_admin(contoso: Organization) -> None:
-    operator = make_user("operator@example.com", is_staff=True, is_superuser=True)
-    client = signed_in(operator)
+def test_the_operator_sets_the_licence_and_policies_in_the_staff_admin(
+    contoso: Organization, commits: Commits
+) -> None:
+    staff = staff_operator(commits, "operator@example.com")
+    operator, client = staff.user, staff.client
     url = f"/staff/orgs/organization/{contoso.pk}/change/"
     assert client.get(url).status_code == 200
     data = {

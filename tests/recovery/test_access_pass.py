@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from tests.config.staff_support import staff_operator
 from tests.conftest import Mailbox, make_user
 from tests.core.test_configuration import run
 from tests.security.conftest import (
@@ -371,10 +372,8 @@ def test_the_pass_session_ends_when_the_pass_expires(pass_session: Person) -> No
 
 
 def test_staff_see_passes_without_their_value_and_can_revoke_them(person: Person, commits: Commits) -> None:
-    staff = User.objects.create_superuser(email="admin@example.com", password="x-" * 10)
     access_pass, plain = issue(person.user, commits)
-    client = Client()
-    client.force_login(staff)
+    client = staff_operator(commits, "admin@example.com").client
     listing = client.get("/staff/recovery/temporaryaccesspass/")
     assert listing.status_code == 200
     page = listing.content.decode()

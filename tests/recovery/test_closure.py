@@ -150,10 +150,16 @@ def test_reopening_needs_a_fresh_sign_in(account_pending_closure: Person, clock:
     assert client.post("/privacy/reopen/")["Location"] == "/"
 
 
-def test_closing_twice_is_refused(account_pending_closure: Person, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "ensure_fresh_sign_in", lambda **kwargs: None)
+def test_closing_twice_is_refused(person: Person, commits: Any) -> None:
+    """Two tabs, both signed in a moment ago, post "Close my account": the second is refused."""
+    first, second = person.client.get("/").wsgi_request, person.client.get("/").wsgi_request
+    with commits(execute=True):
+        closes_at = services.close_account(user=person.user, request=first, days=30)
     with pytest.raises(services.AlreadyClosing):
-        services.close_account(user=account_pending_closure.user, request=None, days=30)
+        services.close_account(user=person.user, request=second, days=60)
+    person.user.refresh_from_db()
+    assert person.user.closes_at == closes_at
+    assert SecurityEvent.objects.filter(user=person.user, code="account:close:request").count() == 1
 
 
 def _personal_rows(user: User) -> dict[str, int]:

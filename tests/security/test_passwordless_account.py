@@ -21,9 +21,6 @@ from tests.security.conftest import (
 )
 from tests.security.softauthn import SoftAuthenticator
 from threshold.activity.models import SecurityEvent
-from threshold.core.decisions import Decision
-from threshold.core.errors import PolicyDenied
-from threshold.orgs import policies
 from threshold.security import services
 from threshold.security.models import SignInMethod, TrustedDevice
 
@@ -153,24 +150,6 @@ def test_removing_the_password_needs_a_recent_sign_in(user_with_passkey: Person,
     user_with_passkey.user.refresh_from_db()
     assert user_with_passkey.user.has_usable_password()
     assert sign_in(browser(), user_with_passkey.user, PASSWORD)["Location"] == "/"
-
-
-def test_an_organisation_may_keep_passwords(
-    user_with_passkey: Person, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def evaluate(user: Any, action: Any) -> Decision:
-        if action == policies.Action.PASSWORD_REMOVE:
-            return Decision.deny("org_policy", "Contoso requires a password.", locked_by="Contoso")
-        return Decision.allow()
-
-    monkeypatch.setattr(policies, "evaluate", evaluate)
-    page = text(user_with_passkey.client.get("/security/password/remove/"))
-    assert "Managed by Contoso: Contoso requires a password." in page
-    user_with_passkey.client.post("/security/password/remove/")
-    with pytest.raises(PolicyDenied):
-        services.remove_password(user=user_with_passkey.user, request=None)
-    user_with_passkey.user.refresh_from_db()
-    assert user_with_passkey.user.has_usable_password()
 
 
 def test_removing_the_password_forgets_trusted_devices(user_with_passkey: Person, commits: Commits) -> None:

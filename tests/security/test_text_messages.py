@@ -185,7 +185,11 @@ def test_a_code_for_one_purpose_does_not_work_for_the_other(
     send(client, method_key(user_with_text_messages))
     code = last_text_message_code(sms_outbox)
     check = codes.check_code(
-        user=user_with_text_messages.user, purpose=VerificationPurpose.PHONE, target="+14255550123", code=code
+        user=user_with_text_messages.user,
+        purpose=VerificationPurpose.PHONE,
+        target="+14255550123",
+        flow="",
+        code=code,
     )
     assert check.outcome == codes.Outcome.NO_CODE
     assert verify(client, code, method=method_key(user_with_text_messages)).status_code == 302

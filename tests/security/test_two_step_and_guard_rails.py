@@ -8,13 +8,11 @@ import pytest
 from allauth.usersessions.models import UserSession
 from django.utils import timezone
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, join_as_work_account
 from tests.security.conftest import Commits, Person, browser, is_signed_in, oathtool_code, sign_in, verify
-from threshold.accounts.models import PhoneNumber
+from threshold.accounts.models import Organization, PhoneNumber
 from threshold.activity.models import SecurityEvent
-from threshold.core.decisions import Decision
 from threshold.core.errors import PolicyDenied
-from threshold.orgs import policies
 from threshold.security import selectors, services
 from threshold.security.models import SignInMethod
 
@@ -70,22 +68,15 @@ def test_the_fresh_sign_in_window_is_ten_minutes(person: Person, clock: Any) -> 
 
 
 def test_an_organisation_may_forbid_turning_it_off(
-    user_with_two_step: Person, monkeypatch: pytest.MonkeyPatch
+    user_with_two_step: Person, org_requiring_mfa: Organization
 ) -> None:
-    def evaluate(user: Any, action: Any) -> Decision:
-        if action == policies.Action.TWO_STEP_DISABLE:
-            return Decision.deny(
-                "org_requires_two_step", "Contoso requires two-step verification.", locked_by="Contoso"
-            )
-        return Decision.allow()
-
-    monkeypatch.setattr(policies, "evaluate", evaluate)
+    join_as_work_account(user_with_two_step.user, org_requiring_mfa)
     page = user_with_two_step.client.get("/security/").content.decode()
-    assert "Managed by Contoso:" in page and "Contoso requires two-step verification." in page
+    assert "Managed by Contoso:" in page and "Your organization requires two-step verification." in page
     with pytest.raises(PolicyDenied):
         services.disable_two_step(user=user_with_two_step.user, request=None)
     response = user_with_two_step.client.post("/security/two-step/off/", follow=True)
-    assert "Contoso requires two-step verification." in response.content.decode()
+    assert "Your organization requires two-step verification." in response.content.decode()
     assert selectors.two_step_enabled(user_with_two_step.user)
     denial = SecurityEvent.objects.filter(code="account:policy:deny").last()
     assert denial is not None and denial.details["action"] == "security:two_step:disable"

@@ -120,6 +120,14 @@ class AccountAdapter(DefaultAccountAdapter):
             translation.activate(user.locale)
             request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
 
+    def reauthenticate(self, user: Any, password: str) -> bool:
+        """allauth's check of the password; a hash it re-made keeps this session signed in."""
+        hash_before = user.password
+        ok: bool = super().reauthenticate(user, password)
+        if ok:
+            services.keep_signed_in_after_rehash(request=self.request, user=user, hash_before=hash_before)
+        return ok
+
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """The person's language and time zone start as the ones the browser asked for."""
         user.locale = services.supported_language(translation.get_language())

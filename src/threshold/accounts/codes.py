@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import F
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
@@ -43,22 +44,43 @@ def user_id_of(user: Any) -> int:
     return int(user.pk) if user is not None else 0
 
 
-def hash_code(*, purpose: str, user_id: int, target: str, code: str) -> str:
-    """HMAC-SHA256 keyed with SECRET_KEY, bound to what the code is for.
+FLOW_SESSION_KEY = "threshold_code_flow"
+
+
+def flow_of(request: HttpRequest | None) -> str:
+    """The flow a code is bound to: a random value kept in this browser's session.
+
+    SECURITY (ASVS 6.6.2): a code works only in the session that asked for it. A code read
+    over someone's shoulder, from a lock-screen preview, or sent for the owner's own reset
+    is no use in another browser's flow for the same account, even within its tries.
+    Without a session (a call from no browser) there is no flow to bind to: "".
+    """
+    session = getattr(request, "session", None)
+    if session is None:
+        return ""
+    flow = session.get(FLOW_SESSION_KEY)
+    if not isinstance(flow, str) or not flow:
+        flow = secrets.token_urlsafe(16)
+        session[FLOW_SESSION_KEY] = flow
+    return flow
+
+
+def hash_code(*, purpose: str, user_id: int, target: str, flow: str, code: str) -> str:
+    """HMAC-SHA256 keyed with SECRET_KEY, bound to what the code is for and to its flow.
 
     SECURITY: a stolen database does not reveal live codes (a bare SHA-256 of six digits
-    is reversed by trying all million), and a code for one number, account or purpose
-    cannot be replayed against another because all three are in the message.
+    is reversed by trying all million), and a code for one number, account, purpose or
+    flow (``flow_of``) cannot be replayed against another because all four are in the message.
     """
-    message = f"{purpose}:{user_id}:{target}:{code}"
+    message = f"{purpose}:{user_id}:{target}:{flow}:{code}"
     return salted_hmac("threshold.accounts.codes", message, algorithm="sha256").hexdigest()
 
 
-def code_matches(*, stored_hash: str, purpose: str, user_id: int, target: str, code: str) -> bool:
+def code_matches(*, stored_hash: str, purpose: str, user_id: int, target: str, flow: str, code: str) -> bool:
     code = "".join(code.split())
     if len(code) != CODE_DIGITS or not code.isdigit():
         return False
-    candidate = hash_code(purpose=purpose, user_id=user_id, target=target, code=code)
+    candidate = hash_code(purpose=purpose, user_id=user_id, target=target, flow=flow, code=code)
     return constant_time_compare(stored_hash, candidate)
 
 
@@ -156,29 +178,33 @@ def hash_link(*, purpose: str, token: str) -> str:
     return salted_hmac("threshold.accounts.codes.link", f"{purpose}:{token}", algorithm="sha256").hexdigest()
 
 
-def issue_code(*, user: Any, purpose: str, target: str) -> str:
+def issue_code(*, user: Any, purpose: str, target: str, flow: str) -> str:
     """A new code for ``target``, replacing any open one but keeping its count of wrong tries.
+
+    It works only in ``flow`` (``flow_of`` the request that asks for it).
 
     It works for ``ttl`` seconds (``PHONE_CODE_TTL`` unless given; at most the try window).
     ``user`` is None only for a code that proves an address no account is known for.
     Call inside a transaction. Raises ``CodesStopped`` after too many wrong tries.
     """
-    return _issue(user=user, purpose=purpose, target=target, link=False)[0]
+    return _issue(user=user, purpose=purpose, target=target, flow=flow, link=False)[0]
 
 
-def issue_code_and_link(*, user: Any, purpose: str, target: str) -> tuple[str, str]:
+def issue_code_and_link(*, user: Any, purpose: str, target: str, flow: str) -> tuple[str, str]:
     """``issue_code`` for an email, plus a long random token for a link that does what the code does.
 
     The token is stored only as a keyed hash and dies with the code (used, expired,
-    replaced by a new code, or stopped by wrong tries).
+    replaced by a new code, or stopped by wrong tries). Unlike the code, the link is not
+    bound to ``flow``: it is opened from the mailbox, often in another browser, and its
+    256 random bits are the proof that it came from that mailbox.
     """
-    return _issue(user=user, purpose=purpose, target=target, link=True)
+    return _issue(user=user, purpose=purpose, target=target, flow=flow, link=True)
 
 
-def _issue(*, user: Any, purpose: str, target: str, link: bool) -> tuple[str, str]:
+def _issue(*, user: Any, purpose: str, target: str, flow: str, link: bool) -> tuple[str, str]:
     now = timezone.now()
     code = new_code()
-    code_hash = hash_code(purpose=purpose, user_id=user_id_of(user), target=target, code=code)
+    code_hash = hash_code(purpose=purpose, user_id=user_id_of(user), target=target, flow=flow, code=code)
     token = secrets.token_urlsafe(32) if link else ""
     link_hash = hash_link(purpose=purpose, token=token) if link else ""
     expires_at = now + timedelta(seconds=code_ttl(purpose=purpose, target=target))
@@ -229,8 +255,10 @@ class Check:
     issued_at: datetime | None = None  # for a MATCH: when the code that matched was sent
 
 
-def check_code(*, user: Any, purpose: str, target: str, code: str) -> Check:
+def check_code(*, user: Any, purpose: str, target: str, flow: str, code: str) -> Check:
     """Compare ``code`` with the number's current code, counting the try; use it up if right.
+
+    A code sent for another flow (``flow_of`` another browser's request) is a wrong one.
 
     For the use to be saved with the caller's change, call inside ``transaction.atomic()``
     together with it, and raise any refusal only after that block: the try is counted
@@ -255,7 +283,12 @@ def check_code(*, user: Any, purpose: str, target: str, code: str) -> Check:
             return Check(Outcome.STOPPED, stopped_until=until)
         return Check(Outcome.EXPIRED)
     if not code_matches(
-        stored_hash=row.code_hash, purpose=purpose, user_id=user_id_of(user), target=target, code=code
+        stored_hash=row.code_hash,
+        purpose=purpose,
+        user_id=user_id_of(user),
+        target=target,
+        flow=flow,
+        code=code,
     ):
         row.refresh_from_db(fields=["attempts"])
         left = max_tries - row.attempts

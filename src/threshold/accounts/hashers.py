@@ -6,12 +6,13 @@ import contextlib
 import os
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.contrib.auth.hashers import Argon2PasswordHasher, identify_hasher
 
 T = TypeVar("T")
 
@@ -102,6 +103,20 @@ def hashing_pool() -> HashingPool:
     return pool
 
 
+def normalize_password(password: str) -> str:
+    """The password as it is hashed and checked: Unicode NFKC (NIST SP 800-63B-4 §3.1.1.2).
+
+    SECURITY: the same password typed on two keyboards can arrive as different code points
+    ("é" as one character, NFC, or as "e" and a combining accent, NFD, as some macOS and
+    mobile keyboards send it); each must sign in. NFKC rather than NFC, because NIST names
+    the compatibility forms (NFKC or NFKD) and because they also make full-width letters
+    and digits (typed through East Asian input methods) and ligatures equal to the ordinary
+    ones a person thinks they typed. The few distinct characters it merges (a full-width
+    "A" and "A", "ﬁ" and "fi") cost a guesser's search space next to nothing.
+    """
+    return unicodedata.normalize("NFKC", password)
+
+
 class BoundedArgon2idHasher(Argon2PasswordHasher):
     """Argon2id, m=19 MiB, t=2, p=1 (OWASP's minimum; RFC 9106's second recommended option
     needs 64 MiB, which four parallel sign-ins on a small server cannot afford).
@@ -112,6 +127,19 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
     attempts then takes neither every core nor every request thread from the rest of the
     portal: attempts beyond the queue are answered 503 at once, before any password is checked
     (bench/README.md, "Benchmarks"). The parameters, and so the cost of each guess, are unchanged.
+
+    The password is normalised (``normalize_password``) before it is hashed. It is checked
+    normalised and, if normalising changed it, exactly as typed too: a hash made before
+    passwords were normalised, from a password that normalising changes, still matches
+    (``User.check_password`` then makes it again, normalised). Every other hash made before
+    is already a hash of the normalised password and stays as it is, so the change signs
+    nobody out of their other sessions.
+
+    SECURITY: a password that normalising changes costs two hashes, whatever the outcome:
+    checking it tries both forms (never stopping at the first), and making a hash of it
+    makes a throwaway one besides. A sign-in with an unknown email makes such a hash (of
+    what was typed), so it takes as long as a wrong password for a real account; otherwise
+    typing an accent in decomposed form would tell the two apart.
     """
 
     algorithm = "argon2"
@@ -120,10 +148,25 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
     parallelism = 1
 
     def encode(self, password: str, salt: str) -> str:
-        return hashing_pool().run(super().encode, password, salt)
+        normalized = normalize_password(password)
+        if normalized != password:
+            self._hash(password, salt)  # the throwaway: see the class's SECURITY note
+        return self._hash(normalized, salt)
 
     def verify(self, password: str, encoded: str) -> bool:
+        normalized = normalize_password(password)
+        if normalized == password:
+            return self.verify_exactly(password, encoded)
+        as_normalized = self.verify_exactly(normalized, encoded)
+        as_typed = self.verify_exactly(password, encoded)
+        return as_normalized or as_typed
+
+    def verify_exactly(self, password: str, encoded: str) -> bool:
+        """Whether ``encoded`` is a hash of ``password`` exactly as given, not normalised."""
         return hashing_pool().run(super().verify, password, encoded)
+
+    def _hash(self, password: str, salt: str) -> str:
+        return hashing_pool().run(super().encode, password, salt)
 
     def harden_runtime(self, password: str, encoded: str) -> None:
         # The parameters are fixed per install; nothing to even out.
@@ -131,3 +174,21 @@ class BoundedArgon2idHasher(Argon2PasswordHasher):
 
     def params(self) -> Any:
         return super().params()
+
+
+def needs_normalizing(password: str, encoded: str) -> bool:
+    """Whether ``encoded``, known to match ``password``, was made from it un-normalised.
+
+    Costs a hash only when normalising changes the password (an accent typed decomposed,
+    full-width letters): otherwise the two forms are one and the answer is no at once.
+    """
+    normalized = normalize_password(password)
+    if normalized == password:
+        return False
+    try:
+        hasher = identify_hasher(encoded)
+    except ValueError:
+        return False
+    if not isinstance(hasher, BoundedArgon2idHasher):
+        return False  # another algorithm's hash is made again by Django at this sign-in anyway
+    return not hasher.verify_exactly(normalized, encoded)

@@ -6,11 +6,14 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from threshold.accounts.hashers import needs_normalizing
 
 # Organisations live in threshold.orgs; the name stays importable from here for older callers.
 from threshold.orgs.models import Organization
@@ -155,6 +158,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().set_password(raw_password)
         self.password_changed_at = timezone.now()
         self.must_change_password = False
+
+    def check_password(self, raw_password: str | None) -> bool:
+        """Django's check (which also upgrades a hash made with other parameters), then the
+        upgrade of a hash made before passwords were normalised (``hashers.needs_normalizing``).
+
+        The upgrade is no password change: the time of the last change stays as it was.
+        """
+        if not super().check_password(raw_password):
+            return False
+        if raw_password and needs_normalizing(raw_password, self.password):
+            self.password = make_password(raw_password)
+            self.save(update_fields=["password"])
+        return True
 
 
 class PhoneNumber(models.Model):

@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from threshold.accounts.hashers import normalize_password
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 MIN_SCORE = 2  # zxcvbn: 0 too guessable … 4 very unguessable
@@ -53,6 +55,7 @@ def organization_rules(user: Any) -> tuple[int, list[str]]:
 
 class LengthValidator:
     def validate(self, password: str, user: Any = None) -> None:
+        password = normalize_password(password)  # the rules judge what is hashed
         minimum, _words = organization_rules(user)
         if len(password) < minimum:
             raise ValidationError(
@@ -76,6 +79,7 @@ class LengthValidator:
 
 class BlocklistValidator:
     def validate(self, password: str, user: Any = None) -> None:
+        password = normalize_password(password)  # the rules judge what is hashed
         if _length_ok(password) and password.strip().lower() in blocklist():
             raise ValidationError(
                 _(
@@ -119,6 +123,7 @@ def context_words(user: Any) -> list[str]:
 
 class ContextWordsValidator:
     def validate(self, password: str, user: Any = None) -> None:
+        password = normalize_password(password)  # the rules judge what is hashed
         if not _length_ok(password):
             return  # the length rule already says why
         lowered = password.lower()
@@ -145,6 +150,7 @@ class ContextWordsValidator:
 
 class StrengthValidator:
     def validate(self, password: str, user: Any = None) -> None:
+        password = normalize_password(password)  # the rules judge what is hashed
         if len(password) > 64:
             return  # zxcvbn's cost grows with length; a password this long passes the floor anyway
         if not _length_ok(password) or password.strip().lower() in blocklist():

@@ -9,7 +9,7 @@ from typing import Any
 
 from allauth.usersessions.models import UserSession
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -151,6 +151,18 @@ PROFILE_FIELDS = ("display_name", "given_name", "family_name", "locale", "time_z
 NAME_FIELDS = frozenset({"display_name", "given_name", "family_name"})
 
 
+def keep_signed_in_after_rehash(*, request: HttpRequest, user: Any, hash_before: str) -> None:
+    """Keep this session signed in when a password check re-made the password's hash.
+
+    Django ties each session to the stored hash, so a re-entered password whose hash
+    ``User.check_password`` made again (one from before passwords were normalised) signed
+    the person out at their next page. The hash alone changes: the password does not.
+    """
+    fresh = User.objects.filter(pk=user.pk).first()
+    if fresh is not None and fresh.password != hash_before:
+        update_session_auth_hash(request, fresh)
+
+
 def update_profile(*, user: User, request: HttpRequest | None, changes: dict[str, Any]) -> list[str]:
     """Save names, language and region; returns the fields that changed.
 
@@ -266,9 +278,11 @@ def _ensure_code_send_allowed(*, user: User, request: HttpRequest | None, number
     )
 
 
-def _issue_phone_code(*, user: User, number: str) -> str:
+def _issue_phone_code(*, user: User, request: HttpRequest | None, number: str) -> str:
     try:
-        return codes.issue_code(user=user, purpose=VerificationPurpose.PHONE, target=number)
+        return codes.issue_code(
+            user=user, purpose=VerificationPurpose.PHONE, target=number, flow=codes.flow_of(request)
+        )
     except codes.CodesStopped as exc:
         raise _stopped_error(exc.until) from exc
 
@@ -316,7 +330,7 @@ def add_phone_number(*, user: User, request: HttpRequest | None, number: str) ->
     try:
         with transaction.atomic():
             phone = PhoneNumber.objects.create(user=user, number=number)
-            code = _issue_phone_code(user=user, number=number)
+            code = _issue_phone_code(user=user, request=request, number=number)
             record_event("account:phone:add", user=user, request=request, details={"number": number})
     except IntegrityError as exc:  # the same number added twice at once
         raise ValidationError(_("You've already added this phone number."), code="duplicate") from exc
@@ -329,7 +343,7 @@ def send_phone_code(*, user: User, request: HttpRequest | None, phone: PhoneNumb
         raise ValidationError(_("This phone number is already verified."), code="already_verified")
     _ensure_code_send_allowed(user=user, request=request, number=phone.number)
     with transaction.atomic():
-        code = _issue_phone_code(user=user, number=phone.number)
+        code = _issue_phone_code(user=user, request=request, number=phone.number)
     return _text_code(user=user, number=phone.number, code=code)
 
 
@@ -342,7 +356,13 @@ def verify_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
         raise ValidationError(_("This phone number is already verified."), code="already_verified")
     now = timezone.now()
     with transaction.atomic():
-        check = codes.check_code(user=user, purpose=VerificationPurpose.PHONE, target=phone.number, code=code)
+        check = codes.check_code(
+            user=user,
+            purpose=VerificationPurpose.PHONE,
+            target=phone.number,
+            flow=codes.flow_of(request),
+            code=code,
+        )
         if check.outcome == codes.Outcome.MATCH:
             PhoneNumber.objects.filter(pk=phone.pk).update(verified_at=now)
             phone.verified_at = now

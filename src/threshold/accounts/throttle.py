@@ -65,21 +65,28 @@ def _wait(state: State | None, free: int, now: float) -> int:
 
 
 @contextmanager
-def _locked(keys: Iterable[str]) -> Iterator[None]:
-    """Hold a short lock on each key (in a fixed order, so two holders never deadlock)."""
+def _locked(keys: Iterable[str]) -> Iterator[bool]:
+    """Hold a short lock on each key (in a fixed order, so two holders never deadlock).
+
+    Yields whether every lock is held. SECURITY: a caller that did not get them all must
+    refuse rather than go on unlocked: under a flood of parallel guesses, going on would
+    let the flood past the count, and the flood is exactly when the locks are hard to get.
+    """
     held: list[str] = []
+    wanted = sorted(keys)
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     try:
-        for key in sorted(keys):
+        for key in wanted:
             lock = f"{key}:lock"
             while not cache.add(lock, 1, LOCK_SECONDS):
                 if time.monotonic() > deadline:
-                    # Better a count that is off by one than a sign-in page that hangs.
                     break
                 time.sleep(0.005 + random.random() * 0.01)
             else:
                 held.append(lock)
-        yield
+                continue
+            break
+        yield len(held) == len(wanted)
     finally:
         if held:
             cache.delete_many(held)
@@ -98,10 +105,17 @@ def check(*, email: str, ip: str) -> Verdict:
     return Verdict(allowed=wait == 0, retry_after=wait)
 
 
-def begin_attempt(*, email: str, ip: str) -> Verdict:
-    """Start a sign-in attempt: refuse it while its account or address must wait, else count it."""
-    keys = _keys(email, ip)
-    with _locked(keys):
+def begin(keys: dict[str, int]) -> Verdict:
+    """Start one attempt counted against each key (``key: free failures``), as one atomic step.
+
+    Refused while any key must wait; otherwise the attempt is counted as a failure at once,
+    before anything is checked, and the caller gives it back (or clears the key) only when
+    the attempt turns out right. SECURITY: the check and the count happen under one lock per
+    key, so of any number of parallel attempts only as many pass as serial ones would.
+    """
+    with _locked(keys) as locked:
+        if not locked:
+            return Verdict(allowed=False, retry_after=1)
         now = time.time()
         states = cache.get_many(list(keys))
         wait = max(_wait(states.get(key), free, now) for key, free in keys.items())
@@ -113,12 +127,17 @@ def begin_attempt(*, email: str, ip: str) -> Verdict:
     return Verdict(allowed=True)
 
 
+def begin_attempt(*, email: str, ip: str) -> Verdict:
+    """Start a sign-in attempt: refuse it while its account or address must wait, else count it."""
+    return begin(_keys(email, ip))
+
+
 def attempt_succeeded(*, email: str, ip: str) -> None:
     """The password was right: the account starts afresh, and the address gets its attempt back."""
     cache.delete(_account_key(email))
     key = _address_key(ip)
-    with _locked([key]):
-        state = cache.get(key)
+    with _locked([key]) as locked:
+        state = cache.get(key) if locked else None
         if state:
             cache.set(key, (max(0, state[0] - 1), state[1]), MEMORY_SECONDS)
 
@@ -142,19 +161,30 @@ def take(limits: list[tuple[str, int, int]]) -> int:
     wait = 0
     for key, allowed, window in limits:
         bucket = int(now // window)
-        full_key = f"limit:{key}:{window}:{bucket}"
-        # SECURITY: Redis increments atomically, but the database cache's incr is a read
-        # then a write: without the lock, 3 of 20 parallel requests got through "1 per 30 s".
-        with _locked([full_key]):
-            cache.add(full_key, 0, window + 60)
-            try:
-                count = cache.incr(full_key)
-            except ValueError:  # expired between add and incr
-                cache.set(full_key, 1, window + 60)
-                count = 1
-        if count > allowed:
+        count = increment(f"limit:{key}:{window}:{bucket}", window + 60)
+        if count is None:
+            wait = max(wait, 1)
+        elif count > allowed:
             wait = max(wait, math.ceil((bucket + 1) * window - now))
     return wait
+
+
+def increment(key: str, timeout: int) -> int | None:
+    """Add one to the counter ``key`` (made with ``timeout`` seconds to live) and return it.
+
+    None when the count could not be taken safely: the caller must refuse.
+    """
+    # SECURITY: Redis increments atomically, but the database cache's incr is a read then a
+    # write: without the lock, 3 of 20 parallel requests got through "1 per 30 s".
+    with _locked([key]) as locked:
+        if not locked:
+            return None
+        cache.add(key, 0, timeout)
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout)
+            return 1
 
 
 def digest(value: str) -> str:

@@ -788,6 +788,22 @@ _TYPES = [
             ),
         ),
     ),
+    # The staff admin (/staff/): each change an operator makes is on the operator's own Recent
+    # activity, and on the account it touched, with the operator as the actor.
+    EventType(
+        "staff:change",
+        _("Change made in the staff admin"),
+        Category.CHANGE,
+        Severity.WARNING,
+        org_visible=False,
+    ),
+    EventType(
+        "staff:account:change",
+        _("Our support team changed your account"),
+        Category.CHANGE,
+        Severity.WARNING,
+        org_visible=False,
+    ),
 ]
 
 CATALOG: dict[str, EventType] = {event.code: event for event in _TYPES}

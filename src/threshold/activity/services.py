@@ -133,3 +133,32 @@ def answer_sign_in(*, user: Any, event_id: int, verdict: Verdict, request: HttpR
             },
         )
     return report
+
+
+# --- The staff admin -------------------------------------------------------------------------
+
+
+def record_staff_change(
+    *,
+    operator: Any,
+    request: HttpRequest | None,
+    action: str,
+    what: str,
+    target: str,
+    account: Any = None,
+    account_recorded: bool = False,
+) -> None:
+    """Record a change made in the staff admin, on the operator's Recent activity and the account's.
+
+    ``action`` is what was done (``added``, ``changed``, ``deleted``, ``approved`` …), ``what``
+    the kind of thing (its model, ``account.emailaddress``) and ``target`` which one. ``account`` is the person the change touched,
+    if any; ``account_recorded`` says its own service already recorded the change on that
+    account with the operator as actor (an approved recovery, a revoked pass), so it is not
+    recorded twice there.
+    """
+    details = {"action": action, "what": what[:100], "target": target[:200]}
+    if account is not None and getattr(account, "pk", None):
+        details["account"] = getattr(account, "email", "") or str(account)
+    record_event("staff:change", user=operator, request=request, details=details)
+    if account is not None and getattr(account, "pk", None) and not account_recorded and account != operator:
+        record_event("staff:account:change", user=account, actor=operator, request=request, details=details)

@@ -52,7 +52,7 @@ INSTALLED_APPS = [
     "threshold.orgs",
     "threshold.devices",
     "threshold.recovery",
-    "django.contrib.admin",
+    "threshold.config.apps.StaffAdminConfig",  # Django's admin at /staff/, behind the portal's sign-in
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -245,6 +245,7 @@ MFA_FORMS = {
     "activate_totp": "threshold.security.forms.AuthenticatorAppForm",
     "add_webauthn": "threshold.security.forms.AddPasskeyForm",
     "login_webauthn": "threshold.security.forms.PasskeySignInForm",
+    "reauthenticate": "threshold.security.forms.CodeReauthenticateForm",
     "reauthenticate_webauthn": "threshold.security.forms.PasskeyReauthenticateForm",
 }
 MFA_TOTP_ISSUER = "Threshold"
@@ -260,6 +261,10 @@ SESSION_COOKIE_AGE = 30 * 24 * 3600  # "Keep me signed in": 30 days; otherwise u
 # the browser does). An organisation's session lifetime and sign-in frequency apply on top.
 SESSION_IDLE_SECONDS = env.integer("THRESHOLD_SESSION_IDLE_HOURS", 12, minimum=1, maximum=24 * 30) * 3600
 SESSION_COOKIE_HTTPONLY = True
+# SECURITY: messages ("Successfully signed in as ada@example.com") are kept in the session on
+# the server. Django's default keeps them in a cookie of their own, signed but readable, so
+# the email address travelled in every request and sat in the browser's cookie store.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_NAME = "__Host-threshold_session" if HTTPS else "threshold_session"

@@ -72,7 +72,7 @@ class TemporaryAccessPassAdmin(admin.ModelAdmin[TemporaryAccessPass]):
     @admin.action(description=gettext_lazy("Revoke the selected passes"), permissions=["view"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[TemporaryAccessPass]) -> None:
         revoked = sum(
-            services.revoke_access_pass(access_pass=access_pass, revoked_by=request.user, request=request)
+            services.staff_revoke_access_pass(access_pass=access_pass, operator=request.user, request=request)
             for access_pass in queryset.select_related("user")
         )
         self.message_user(

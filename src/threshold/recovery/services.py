@@ -42,11 +42,19 @@ from django.utils.translation import gettext, ngettext
 from threshold.accounts import codes as phone_codes
 from threshold.accounts import throttle
 from threshold.accounts import throttle as sign_in_throttle
-from threshold.accounts.codes import CodesStopped, Outcome, check_code, issue_code, origin_bound, send_wait
+from threshold.accounts.codes import (
+    CodesStopped,
+    Outcome,
+    check_code,
+    flow_of,
+    issue_code,
+    origin_bound,
+    send_wait,
+)
 from threshold.accounts.models import User, VerificationPurpose
 from threshold.accounts.throttle import digest
 from threshold.activity.models import Result, SecurityEvent
-from threshold.activity.services import record_event
+from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
 from threshold.core.errors import PolicyDenied
 from threshold.core.mail import send_templated_mail
@@ -509,6 +517,8 @@ def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow,
     person is told the same thing: if it is on the account, a code was sent.
     """
     user = _flow_user(flow)
+    # Bound before anything depends on the account, so a known and an unknown one do alike.
+    code_flow = phone_codes.flow_of(request)
     _take_reset_step(request=request, email=flow.email, user=user, step="send")
     flow.target, flow.code_ok_at, flow.issued_at, flow.second_step = target, 0.0, "", ""
     _save_flow(request, flow)
@@ -541,7 +551,9 @@ def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow,
         # The message goes out inside the transaction: if it cannot be sent, the new code
         # is not saved and no "sent" event claims otherwise.
         with transaction.atomic():
-            code, token = phone_codes.issue_code_and_link(user=user, purpose=purpose, target=target)
+            code, token = phone_codes.issue_code_and_link(
+                user=user, purpose=purpose, target=target, flow=code_flow
+            )
             record_event(
                 "account:password:reset:code_sent",
                 user=user,
@@ -635,12 +647,11 @@ def check_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow
     user = _flow_user(flow)
     _take_check(request=request, user=user)
     key = _tries_key(flow)
-    cache.add(key, 0, settings.PHONE_CODE_TRY_WINDOW)
-    try:
-        tries = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, settings.PHONE_CODE_TRY_WINDOW)
-        tries = 1
+    # SECURITY: counted before the code is compared, in one atomic step (the database
+    # cache's own incr is a read then a write), so parallel guesses cannot pass the limit.
+    tries = sign_in_throttle.increment(key, settings.PHONE_CODE_TRY_WINDOW)
+    if tries is None:
+        raise _reset_throttled(request=request, user=user, wait=1, step="code")
     if tries > settings.PHONE_CODE_MAX_TRIES:
         raise _codes_stopped()
     if user is None or not selectors.is_reset_target(user, flow.target):
@@ -649,7 +660,11 @@ def check_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow
         raise _wrong_code()
     with transaction.atomic():
         check = phone_codes.check_code(
-            user=user, purpose=VerificationPurpose.PASSWORD_RESET, target=flow.target, code=code
+            user=user,
+            purpose=VerificationPurpose.PASSWORD_RESET,
+            target=flow.target,
+            flow=phone_codes.flow_of(request),
+            code=code,
         )
         fresh = check.outcome == phone_codes.Outcome.MATCH and _still_fresh(user, check.issued_at)
         if not fresh:
@@ -749,7 +764,9 @@ def send_reset_second_step_text(
         raise _reset_throttled(request=request, user=user, wait=wait, step="second_step_send")
     try:
         with transaction.atomic():
-            code = phone_codes.issue_code(user=user, purpose=purpose, target=number)
+            code = phone_codes.issue_code(
+                user=user, purpose=purpose, target=number, flow=phone_codes.flow_of(request)
+            )
             record_event(
                 "account:password:reset:code_sent",
                 user=user,
@@ -785,7 +802,7 @@ def verify_reset_second_step(
     per-account limit on wrong answers, recorded as reset events.
     """
     user = _proven_user(flow)
-    wait = security_throttle.second_step_wait(user)
+    wait = security_throttle.begin_second_step(user)
     if wait:
         raise _reset_throttled(request=request, user=user, wait=wait, step="second_step")
     refusal = gettext("That didn't work. Check it and try again, or choose another way.")
@@ -805,7 +822,11 @@ def verify_reset_second_step(
         # SECURITY: the phone that received the reset code cannot be the second method too.
         if number != flow.target:
             check = phone_codes.check_code(
-                user=user, purpose=VerificationPurpose.RESET_SECOND_STEP, target=number, code=code
+                user=user,
+                purpose=VerificationPurpose.RESET_SECOND_STEP,
+                target=number,
+                flow=phone_codes.flow_of(request),
+                code=code,
             )
             ok = check.outcome == phone_codes.Outcome.MATCH
     elif option.kind == MethodKind.AUTHENTICATOR_APP:
@@ -818,7 +839,6 @@ def verify_reset_second_step(
             form.authenticator.record_usage()
             security_services.note_authenticator_used(authenticator=form.authenticator)
     if not ok:
-        security_throttle.record_second_step_failure(user)
         record_event(
             "account:password:reset:second_step:failure",
             user=user,
@@ -1010,6 +1030,25 @@ def revoke_access_pass(
                 details={"pass": str(access_pass.public_id)},
             )
     return bool(revoked)
+
+
+def staff_revoke_access_pass(
+    *, access_pass: TemporaryAccessPass, operator: Any, request: HttpRequest | None
+) -> bool:
+    """An operator's "revoke" in the staff admin: the pass stops working, on both Recent activities."""
+    with transaction.atomic():
+        revoked = revoke_access_pass(access_pass=access_pass, revoked_by=operator, request=request)
+        if revoked:
+            record_staff_change(
+                operator=operator,
+                request=request,
+                action="revoked",
+                what=TemporaryAccessPass._meta.label_lower,
+                target=str(access_pass.public_id),
+                account=access_pass.user,
+                account_recorded=True,  # account:access_pass:revoke, with the operator as actor
+            )
+    return revoked
 
 
 def _refuse(*, reason: str, user: Any, email: str, request: HttpRequest | None) -> AccessPassRefused:
@@ -1251,6 +1290,7 @@ def send_recovery_email_code(*, account_email: str, address: str, request: HttpR
     which accounts exist or which addresses they have.
     """
     account_email, address = _normal_email(account_email), _normal_email(address)
+    code_flow = flow_of(request)  # before anything depends on the account
     wait = recovery_throttle.send_wait(account=account_email, target=address, ip=context_of(request).ip)
     if wait:
         raise _too_many_sends(wait)
@@ -1263,6 +1303,7 @@ def send_recovery_email_code(*, account_email: str, address: str, request: HttpR
                 user=user,
                 purpose=VerificationPurpose.RECOVERY_EMAIL,
                 target=address,
+                flow=code_flow,
             )
     except CodesStopped:
         return  # the tries are used up; the next check says so, as it does for anyone
@@ -1287,6 +1328,7 @@ def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRe
     account, so they too answer alike.
     """
     account_email = _normal_email(account_email)
+    code_flow = flow_of(request)  # before anything depends on the account
     ip = context_of(request).ip
     wait = recovery_throttle.send_wait(account=account_email, target=number, ip=ip)
     user = selectors.recovery_account(account_email)
@@ -1302,6 +1344,7 @@ def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRe
                 user=user,
                 purpose=VerificationPurpose.RECOVERY_PHONE,
                 target=number,
+                flow=code_flow,
             )
     except CodesStopped:
         return
@@ -1336,7 +1379,7 @@ def check_recovery_code(
     if user is None:
         raise _recovery_wrong_code()
     with transaction.atomic():
-        check = check_code(user=user, purpose=purpose, target=target, code=code)
+        check = check_code(user=user, purpose=purpose, target=target, flow=flow_of(request), code=code)
     if check.outcome != Outcome.MATCH:
         raise _recovery_wrong_code()
 
@@ -1720,7 +1763,9 @@ def send_contact_code(*, contact_email: str, request: HttpRequest | None) -> Non
         raise _too_many_sends(wait)
     try:
         with transaction.atomic():
-            code = issue_code(user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact)
+            code = issue_code(
+                user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact, flow=flow_of(request)
+            )
     except CodesStopped as exc:
         raise _too_many_tries(max(60, int((exc.until - timezone.now()).total_seconds()))) from exc
     _mail(
@@ -1754,7 +1799,13 @@ def queue_recovery_request(
         raise _too_many_tries(wait)
     ctx = context_of(request)
     with transaction.atomic():
-        check = check_code(user=None, purpose=VerificationPurpose.RECOVERY_CONTACT, target=contact, code=code)
+        check = check_code(
+            user=None,
+            purpose=VerificationPurpose.RECOVERY_CONTACT,
+            target=contact,
+            flow=flow_of(request),
+            code=code,
+        )
         if check.outcome == Outcome.MATCH:
             user = selectors.recovery_account(account_email)
             cancel_token, cancel_digest = _new_token()
@@ -1890,6 +1941,15 @@ def decide_recovery_request(
             actor=staff_user,
             subject_label=row.account_email,
             details=details,
+        )
+        record_staff_change(
+            operator=staff_user,
+            request=request,
+            action="approved" if approve else "denied",
+            what=AccountRecovery._meta.label_lower,
+            target=str(row.public_id),
+            account=row.user,
+            account_recorded=True,  # the event above, with the operator as actor
         )
         row_id = row.pk
         if approve:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from allauth.core import context
+from allauth.mfa.base.forms import ReauthenticateForm
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm
 from allauth.mfa.webauthn.forms import AddWebAuthnForm, LoginWebAuthnForm, ReauthenticateWebAuthnForm
@@ -232,6 +233,19 @@ class PasskeyReauthenticateForm(ReauthenticateWebAuthnForm):
             authenticator: Authenticator = super().clean_credential()
         _check_counter(credential, authenticator)
         return authenticator
+
+
+class CodeReauthenticateForm(ReauthenticateForm):
+    """Confirm it's you with a code: allauth's checks, behind the second step's limit on wrong codes."""
+
+    def clean_code(self) -> str:
+        try:
+            services.begin_code_reauthentication(user=self.user)
+        except services.Refused as exc:
+            raise ValidationError(exc.message, code=exc.code) from exc
+        code: str = super().clean_code()
+        services.code_reauthenticated(user=self.user)
+        return code
 
 
 class RenameMethodForm(forms.Form):

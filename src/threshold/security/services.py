@@ -704,7 +704,9 @@ def send_text_message_code(
         # The message goes out inside the transaction: if the gateway refuses it, the new
         # code is not saved and no "sent" event claims otherwise.
         with transaction.atomic():
-            code = phone_codes.issue_code(user=user, purpose=purpose, target=number)
+            code = phone_codes.issue_code(
+                user=user, purpose=purpose, target=number, flow=phone_codes.flow_of(request)
+            )
             with translation.override(user.locale):
                 if purpose == VerificationPurpose.CONFIRM_CHANGE:
                     body = _(
@@ -743,6 +745,7 @@ def _codes_stopped(until: datetime) -> Refused:
 
 def _check_text_message_code(
     *,
+    request: HttpRequest | None,
     user: Any,
     method: SignInMethod,
     code: str,
@@ -750,7 +753,9 @@ def _check_text_message_code(
 ) -> bool:
     if method.phone is None:
         return False
-    check = phone_codes.check_code(user=user, purpose=purpose, target=method.phone.number, code=code)
+    check = phone_codes.check_code(
+        user=user, purpose=purpose, target=method.phone.number, flow=phone_codes.flow_of(request), code=code
+    )
     return check.outcome == phone_codes.Outcome.MATCH
 
 
@@ -792,7 +797,7 @@ def verify_second_step(
     credential: Any = None,
 ) -> None:
     """Check the code (or the passkey's answer) for the chosen way; raise ``Refused`` with what to do if it is wrong."""
-    wait = throttle.second_step_wait(user)
+    wait = throttle.begin_second_step(user)
     if wait:
         record_event(
             "account:signin:second_step:throttled",
@@ -822,7 +827,7 @@ def verify_second_step(
         ok = authenticator is not None
         used = SignInMethod.objects.filter(authenticator=authenticator).first() if ok else None
     elif option.kind == MethodKind.TEXT_MESSAGE and option.method is not None:
-        ok = _check_text_message_code(user=user, method=option.method, code=code)
+        ok = _check_text_message_code(request=request, user=user, method=option.method, code=code)
         if ok:
             used = option.method
             SignInMethod.objects.filter(pk=option.method.pk).update(last_used_at=timezone.now())
@@ -838,7 +843,6 @@ def verify_second_step(
     else:
         ok = False
     if not ok:
-        throttle.record_second_step_failure(user)
         record_event(
             "account:signin:second_step:failure",
             user=user,
@@ -850,6 +854,33 @@ def verify_second_step(
     throttle.clear_second_step_failures(user)
     _note_second_step(request=request, user=user, used=used)
     record_event("account:signin:second_step", user=user, request=request, method=option.kind)
+
+
+def begin_code_reauthentication(*, user: Any) -> None:
+    """Count a code typed to confirm it's you as a second-step answer; ``Refused`` while the account must wait.
+
+    SECURITY: allauth limits wrong codes on its confirm-it's-you page only through its
+    ``login_failed`` rate, which Threshold turns off, and its ``reauthenticate`` rate (10 a
+    minute, checked and counted apart, so parallel requests pass it together). Here the
+    page shares the second step's growing delay: a code is the same guess on either page.
+    Call ``code_reauthenticated`` when the code was right.
+    """
+    wait = throttle.begin_second_step(user)
+    if wait:
+        raise Refused(
+            ngettext(
+                "Too many wrong codes. Wait %(seconds)d second and try again.",
+                "Too many wrong codes. Wait %(seconds)d seconds and try again.",
+                wait,
+            )
+            % {"seconds": wait},
+            code="throttled",
+        )
+
+
+def code_reauthenticated(*, user: Any) -> None:
+    """The code was right: the count of wrong second-step answers starts afresh."""
+    throttle.clear_second_step_failures(user)
 
 
 def _note_second_step(*, request: HttpRequest, user: Any, used: SignInMethod | RecoveryCode | None) -> None:
@@ -1243,7 +1274,7 @@ def confirm_removal(
     """
     if removal.user_id != user.pk or not removal.pending:
         raise Refused(_("This change is no longer waiting."), code="not_pending")
-    wait = throttle.second_step_wait(user)
+    wait = throttle.begin_second_step(user)
     if wait:
         raise Refused(
             ngettext(
@@ -1263,7 +1294,6 @@ def confirm_removal(
         credential=credential,
     )
     if not proved:
-        throttle.record_second_step_failure(user)
         record_event(
             "account:reauth:failure",
             user=user,
@@ -1306,7 +1336,7 @@ def _prove_older_method(
         return ""
     if option.kind == MethodKind.TEXT_MESSAGE:
         ok = _check_text_message_code(
-            user=user, method=method, code=code, purpose=VerificationPurpose.CONFIRM_CHANGE
+            request=request, user=user, method=method, code=code, purpose=VerificationPurpose.CONFIRM_CHANGE
         )
         return str(MethodKind.TEXT_MESSAGE) if ok else ""
     if option.kind == MethodKind.AUTHENTICATOR_APP:

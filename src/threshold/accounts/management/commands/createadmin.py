@@ -25,3 +25,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"One-time password (shown only now; you will choose your own at first sign-in): {password}"
         )
+        self.stdout.write(
+            "The staff admin (/staff/) opens once you add a passkey or security key on Security info "
+            "and sign in with it."
+        )
