@@ -24,8 +24,10 @@ venv: $(STAMP)
 run: $(STAMP)
 	@THRESHOLD_DEMO=$${THRESHOLD_DEMO:-true} $(BIN)/threshold migrate --verbosity 0
 	@THRESHOLD_DEMO=$${THRESHOLD_DEMO:-true} $(BIN)/threshold demo
-	@echo "Mail and text messages: http://127.0.0.1:$(PORT)/outbox/"
-	@THRESHOLD_DEMO=$${THRESHOLD_DEMO:-true} THRESHOLD_BASE_URL=$${THRESHOLD_BASE_URL:-http://127.0.0.1:$(PORT)} \
+	@echo "Mail and text messages: http://127.0.0.1:$(PORT)/outbox/ (sent by threshold worker, started beside the server)"
+	@export THRESHOLD_DEMO=$${THRESHOLD_DEMO:-true} THRESHOLD_BASE_URL=$${THRESHOLD_BASE_URL:-http://127.0.0.1:$(PORT)}; \
+	  $(BIN)/threshold worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	  $(BIN)/threshold serve --port $(PORT)
 
 lint: $(STAMP)
@@ -41,6 +43,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/activity.py
+	$(BIN)/python bench/timing.py
 
 messages: $(STAMP)
 	cd src/threshold && ../../$(BIN)/threshold makemessages --all --no-obsolete --ignore 'static/*' && ../../$(BIN)/threshold compilemessages

@@ -92,6 +92,26 @@ def mailbox(_smtp_sink: tuple[Controller, Mailbox], settings: Any) -> Mailbox:
     return box
 
 
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings: Any) -> None:
+    """Most tests follow one request to the message it sends, so tasks run as they are queued.
+
+    Production queues them in the database for ``threshold worker``; tests/core/test_queue.py
+    (and the tests that compare known and unknown accounts) use that backend and the real worker.
+    """
+    settings.TASKS = IMMEDIATE_TASKS
+
+
+@pytest.fixture
+def queued_tasks(settings: Any) -> None:
+    """Tasks wait in the database for the worker, as in production."""
+    settings.TASKS = DATABASE_TASKS
+
+
 @pytest.fixture(autouse=True)
 def _clean_cache(request: pytest.FixtureRequest) -> Iterator[None]:
     """Throttle counters live in the cache (the database's, unless Redis is configured)."""
@@ -253,3 +273,22 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
     fake = Clock()
     monkeypatch.setattr(time, "time", fake.time)
     yield fake
+
+
+def run_worker(*, lease_seconds: int = 600) -> int:
+    """Run every queued task, in this process, as ``threshold worker --batch`` does; how many ran."""
+    from threshold.core.management.commands.worker import Worker
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+        lease_seconds=lease_seconds,
+    )
+    worker.run()
+    return worker._run_tasks

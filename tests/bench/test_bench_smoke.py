@@ -65,3 +65,39 @@ def test_quick_benchmark_runs_every_phase(tmp_path: Path) -> None:
     figures = {row["figure"] for row in data["targets"]}
     assert any(f.startswith("(b)") for f in figures) and any(f.startswith("(d)") for f in figures)
     assert "Figure" in result.stdout and "Met" in result.stdout
+
+
+def test_quick_timing_benchmark_asks_every_step_about_both_kinds_of_address(tmp_path: Path) -> None:
+    out = tmp_path / "timing.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("THRESHOLD_")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "timing.py"), "--quick", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data: dict[str, Any] = json.loads(out.read_text())
+
+    assert data["kind"] == "quick"
+    steps = {row["step"]: row for row in data["steps"]}
+    assert set(steps) == {
+        "sign-in",
+        "sign-up",
+        "resend",
+        "reset",
+        "account recovery",
+        "recovery request",
+        "access pass",
+    }
+    for row in steps.values():
+        assert row["errors"] == {"known": 0, "unknown": 0}, row
+        # The same answer for a real account as for an unknown address, on every try.
+        assert row["same_answers"] and sum(row["statuses"]["known"].values()) == row["tries"], row
+        assert row["known_median_ms"] > 0 and row["unknown_median_ms"] > 0
+    assert steps["reset"]["statuses"]["known"] == {"302": 5}
+    assert steps["resend"]["statuses"]["known"] == {"302": 5}  # sent, not refused as too soon
+    assert "under 2 ms" in result.stdout

@@ -79,13 +79,12 @@ def test_https_base_url_makes_cookies_secure_and_sends_hsts(tmp_path: Path) -> N
     assert result["signed_in"] == 302
     assert result["hsts"] == "max-age=31536000; includeSubDomains"
     # __Host- cookies: Secure, no Domain, Path=/ (browsers enforce it), and HttpOnly + Lax.
-    # (Django's "messages" cookie carries the "signed in" notice, with the session cookie's flags;
-    # the device cookie recognises this browser on the Devices page.)
+    # (The device cookie recognises this browser on the Devices page; messages such as the
+    # "signed in" notice are kept in the session, so there is no messages cookie.)
     assert set(result["cookies"]) == {
         "__Host-csrftoken",
         "__Host-threshold_session",
         "__Host-threshold_device",
-        "messages",
     }
     for attributes in result["cookies"].values():
         assert attributes == {"secure": True, "httponly": True, "samesite": "Lax"}

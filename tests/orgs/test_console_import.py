@@ -16,7 +16,7 @@ from tests.orgs import console_support as support
 from tests.orgs.console_support import World
 from threshold.accounts.models import AccountKind, User
 from threshold.activity.models import SecurityEvent
-from threshold.orgs import services
+from threshold.orgs.console import invitations
 from threshold.orgs.models import Membership, Role
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def test_a_file_with_good_and_bad_rows_invites_the_good_and_says_why_for_each_ba
 def test_too_many_rows_are_refused_each_with_the_reason(
     world: World, megan_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "MAX_IMPORT_ROWS", 2)
+    monkeypatch.setattr(invitations, "MAX_IMPORT_ROWS", 2)
     text = "email\na@contoso.example\nb@contoso.example\nc@contoso.example\n"
     rows = report_rows(upload(megan_client, text))
     assert [r[2] for r in rows] == ["Invited", "Invited", "Refused"]
@@ -157,7 +157,7 @@ def test_a_file_with_a_field_of_200_kb_is_refused_whole_with_the_forms_error(
 def test_a_file_too_large_is_refused(
     world: World, megan_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "MAX_IMPORT_BYTES", 64)
+    monkeypatch.setattr(invitations, "MAX_IMPORT_BYTES", 64)
     response = upload(megan_client, "email\n" + "x@contoso.example\n" * 10)
     assert "The file is larger than 0 KB" in html.unescape(response.content.decode())
     assert not User.objects.filter(email="x@contoso.example").exists()

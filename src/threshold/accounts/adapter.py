@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 from threshold.accounts import selectors, services
 from threshold.core.context import context_of
+from threshold.core.outgoing import queue_mail
 from threshold.devices import adapter as devices_adapter
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
@@ -87,9 +90,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return context_of(request).ip or "0.0.0.0"  # noqa: S104 - a key for rate limits, not a bind address
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        """allauth's messages, in the language of the account that receives them."""
+        """allauth's messages, in the language of the account that receives them, queued for
+        the worker like every other message (threshold.core.outgoing)."""
+        request = allauth_context.request
+        full = {"request": request, "email": email, "current_site": get_current_site(request), **context}
         with translation.override(selectors.language_for_email(email)):
-            super().send_mail(template_prefix, email, context)
+            message = self.render_mail(template_prefix, email, full)
+        queue_mail(message)
 
     def send_notification_mail(
         self,

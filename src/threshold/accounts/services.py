@@ -24,7 +24,8 @@ from threshold.accounts.models import AccountKind, PhoneNumber, User, Verificati
 from threshold.activity.models import Result
 from threshold.activity.services import record_event, record_sign_in
 from threshold.core.context import context_of
-from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.core.outgoing import queue_text
+from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.security import services as security_services
@@ -294,7 +295,7 @@ def _text_code(*, user: User, number: str, code: str) -> bool:
             "Don't share it with anyone: we will never ask you for it."
         ) % {"code": code, "minutes": settings.PHONE_CODE_TTL // 60}
     try:
-        get_sms_gateway().send(to=number, body=codes.origin_bound(body, code))
+        queue_text(to=number, body=codes.origin_bound(body, code))
     except SmsDeliveryError:
         logger.warning("Text message to a phone number was refused by the gateway", exc_info=True)
         return False

@@ -53,6 +53,7 @@ def send_unfamiliar_sign_in(*, event_id: int) -> None:
                 to=[user.email],
                 context=context,
                 language=getattr(user, "locale", None),
+                key=f"unfamiliar-sign-in:{event.pk}",
             )
     except Exception:  # any mail failure is logged: the sign-in has happened
         logger.exception("Could not send the unfamiliar sign-in alert for event %s", event_id)
@@ -154,7 +155,12 @@ def send_security_alert(*, event_id: int) -> int:
     for address in recipients:
         try:
             send_templated_mail(
-                template="activity/email/security_alert", to=[address], context=context, language=language
+                template="activity/email/security_alert",
+                to=[address],
+                context=context,
+                language=language,
+                # A rerun of this task (after a killed worker) queues nothing twice.
+                key=f"security-alert:{event.pk}:{address}",
             )
         except OSError:
             # One unreachable mail server must not stop the other addresses being told.

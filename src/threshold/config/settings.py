@@ -330,7 +330,14 @@ MAILERS = {"default": env.email("THRESHOLD_EMAIL_URL", OUTBOX_DIR)}
 DEFAULT_FROM_EMAIL = env.text("THRESHOLD_FROM_EMAIL") or f"Threshold <no-reply@{_base.hostname}>"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_GATEWAY = env.text("THRESHOLD_SMS_GATEWAY") or "threshold.core.sms.OutboxSmsGateway"
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# SECURITY: mail and text messages go through this durable queue and are sent by
+# `threshold worker`, never inside a request, so a slow mail server cannot tell a real account
+# from an unknown one by the time a page takes. The worker must run beside the server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A task left running this long is taken to belong to a killed worker and is run again
+# (`threshold worker`); longer than any task takes. Mail and text messages are keyed, so a
+# rerun never sends one twice.
+TASK_LEASE_SECONDS = env.integer("THRESHOLD_TASK_LEASE_SECONDS", 600, minimum=1)
 
 # --- Recent activity ----------------------------------------------------------------------------
 # Sign-ins are kept this many days, security changes longer (`threshold prune_activity`).

@@ -15,6 +15,8 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from threshold.core.outgoing import queue_mail
+
 
 class OutboxEmailBackend(BaseEmailBackend):
     """Writes each message as an ``.eml`` file, so nothing sent in development is lost."""
@@ -40,9 +42,15 @@ class OutboxEmailBackend(BaseEmailBackend):
 
 
 def send_templated_mail(
-    *, template: str, to: Sequence[str], context: dict[str, Any], language: str | None = None
+    *,
+    template: str,
+    to: Sequence[str],
+    context: dict[str, Any],
+    language: str | None = None,
+    key: str = "",
 ) -> None:
-    """Render ``<template>_subject.txt``, ``_message.txt`` and ``_message.html`` and send them.
+    """Render ``<template>_subject.txt``, ``_message.txt`` and ``_message.html`` and queue them
+    for the worker (``outgoing.queue_mail``; ``key`` as there).
 
     The message is rendered in the recipient's language, not the language of the request
     that caused it.
@@ -61,4 +69,4 @@ def send_templated_mail(
         to=list(to),
     )
     message.attach_alternative(html, "text/html")
-    message.send()
+    queue_mail(message, key=key)

@@ -37,7 +37,7 @@ class SmsGateway(Protocol):
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
-def _require_e164(to: str) -> None:
+def require_e164(to: str) -> None:
     if not _E164.fullmatch(to):
         raise SmsDeliveryError(f"not an E.164 number: {to!r}")
 
@@ -49,7 +49,7 @@ class OutboxSmsGateway:
         self.directory = directory
 
     def send(self, *, to: str, body: str) -> None:
-        _require_e164(to)
+        require_e164(to)
         directory = self.directory or Path(settings.OUTBOX_DIR)
         try:
             self._write(directory, to, body)
@@ -107,7 +107,7 @@ class HttpJsonSmsGateway:
         parts = urlsplit(self.url)
         if parts.scheme != "https" or not parts.hostname:
             raise SmsDeliveryError("THRESHOLD_SMS_URL must be an https:// URL")
-        _require_e164(to)
+        require_e164(to)
         request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
             self.url,
             data=json.dumps({"to": to, "body": body}).encode(),

@@ -48,7 +48,6 @@ from threshold.accounts.codes import (
     check_code,
     flow_of,
     issue_code,
-    origin_bound,
     send_wait,
 )
 from threshold.accounts.models import User, VerificationPurpose
@@ -56,12 +55,12 @@ from threshold.accounts.throttle import digest
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
-from threshold.core.errors import PolicyDenied
 from threshold.core.mail import send_templated_mail
-from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.core.outgoing import queue_text
+from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery import codes, selectors
+from threshold.recovery import codes, selectors, tasks
 from threshold.recovery import throttle as recovery_throttle
 from threshold.recovery.models import (
     CLOSURE_DAYS,
@@ -76,6 +75,7 @@ from threshold.recovery.models import (
     RecoveryStatus,
     TemporaryAccessPass,
 )
+from threshold.recovery.sending import code_minutes
 from threshold.security import selectors as security_selectors
 from threshold.security import services as security_services
 from threshold.security import throttle as security_throttle
@@ -485,9 +485,8 @@ def _take_reset_step(*, request: HttpRequest | None, email: str, user: Any, step
 
 
 def _flow_user(flow: selectors.ResetFlow) -> User | None:
-    if flow.user_id is None:
-        return None
-    return User.objects.filter(pk=flow.user_id, is_active=True, closed_at__isnull=True).first()
+    # SECURITY: the same query whether or not the flow has an account (0 is no account's key).
+    return User.objects.filter(pk=flow.user_id or 0, is_active=True, closed_at__isnull=True).first()
 
 
 def _save_flow(request: HttpRequest, flow: selectors.ResetFlow) -> None:
@@ -511,10 +510,12 @@ def start_password_reset(*, request: HttpRequest, email: str) -> selectors.Reset
 
 
 def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow, target: str) -> None:
-    """Step 2: send a code to ``target`` if it is a verified address or number of the account.
+    """Step 2: queue the sending of a code to ``target`` (a lower-case email address or an E.164
+    number); the worker sends it if ``target`` is a verified address or number of the account.
 
-    ``target`` is a lower-case email address or an E.164 number. Whatever happens, the
-    person is told the same thing: if it is on the account, a code was sent.
+    SECURITY: whatever was typed, this request does the same work (the same queries, one task
+    queued) and the person is told the same thing: if it is on the account, a code was sent.
+    Whether it is, is decided in the worker (``sending.send_password_reset_code``).
     """
     user = _flow_user(flow)
     # Bound before anything depends on the account, so a known and an unknown one do alike.
@@ -522,75 +523,13 @@ def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow,
     _take_reset_step(request=request, email=flow.email, user=user, step="send")
     flow.target, flow.code_ok_at, flow.issued_at, flow.second_step = target, 0.0, "", ""
     _save_flow(request, flow)
-    if user is None or not selectors.is_reset_target(user, target):
-        return
-    try:
-        policies.require(user, Action.PASSWORD_RESET_SELF_SERVICE, request=request)
-    except PolicyDenied:
-        return  # an account whose organisation resets passwords itself: nothing is sent, as for any other
-    purpose = VerificationPurpose.PASSWORD_RESET
-    ip = context_of(request).ip
-    by_email = phone_codes.is_email(target)
-    shown = target if by_email else security_selectors.masked_number(target)
-    details = {"email": target} if by_email else {"number": shown}
-    wait = (
-        phone_codes.mail_send_wait(user=user, address=target, ip=ip)
-        if by_email
-        else phone_codes.send_wait(user=user, number=target, ip=ip)
-    )
-    if wait:
-        record_event(
-            "account:password:reset:throttled",
-            user=user,
-            request=request,
-            result=Result.BLOCKED,
-            details={**details, "retry_after": wait, "step": "send"},
-        )
-        return
-    try:
-        # The message goes out inside the transaction: if it cannot be sent, the new code
-        # is not saved and no "sent" event claims otherwise.
-        with transaction.atomic():
-            code, token = phone_codes.issue_code_and_link(
-                user=user, purpose=purpose, target=target, flow=code_flow
-            )
-            record_event(
-                "account:password:reset:code_sent",
-                user=user,
-                request=request,
-                method="email_code" if by_email else "text_message",
-                details=details,
-            )
-            minutes = phone_codes.code_ttl(purpose=purpose, target=target) // 60
-            if by_email:
-                _mail_reset_code(user=user, address=target, code=code, token=token, minutes=minutes)
-            else:
-                with translation.override(user.locale):
-                    body = gettext(
-                        "%(code)s is your Threshold code to reset your password. It expires in %(minutes)d minutes. "
-                        "Never share it: Threshold will never ask you for it."
-                    ) % {"code": code, "minutes": minutes}
-                get_sms_gateway().send(to=target, body=phone_codes.origin_bound(body, code))
-    except phone_codes.CodesStopped:
-        return  # the person is told at the next step, as for an unknown account
-    except (SmsDeliveryError, OSError):
-        logger.warning("A password reset code could not be sent", exc_info=True)
-
-
-def _mail_reset_code(*, user: Any, address: str, code: str, token: str, minutes: int) -> None:
-    from threshold.core.mail import send_templated_mail
-
-    send_templated_mail(
-        template="recovery/email/password_reset_code",
-        to=[address],
-        context={
-            "name": user.get_short_name(),
-            "code": code,
-            "minutes": minutes,
-            "link": settings.BASE_URL + reverse("recover_password_link_token", args=[token]),
-            "recover_url": settings.BASE_URL + reverse("recover"),
-        },
-        language=user.locale,
+    ctx = context_of(request)
+    tasks.send_password_reset_code.enqueue(
+        user_id=user.pk if user is not None else None,
+        target=target,
+        flow=code_flow,
+        ip=ctx.ip,
+        user_agent=ctx.user_agent,
     )
 
 
@@ -779,7 +718,7 @@ def send_reset_second_step_text(
                     "%(code)s is your Threshold code to confirm a password reset. It expires in %(minutes)d minutes. "
                     "Never share it: Threshold will never ask you for it."
                 ) % {"code": code, "minutes": phone_codes.code_ttl(purpose=purpose, target=number) // 60}
-            get_sms_gateway().send(to=number, body=phone_codes.origin_bound(body, code))
+            queue_text(to=number, body=phone_codes.origin_bound(body, code))
     except phone_codes.CodesStopped as exc:
         raise _codes_stopped() from exc
     except SmsDeliveryError as exc:
@@ -1079,14 +1018,17 @@ def redeem_access_pass(*, email: str, code: str, request: HttpRequest | None) ->
     user = user_by_email(email) if email else None
     normalized = codes.normalize_access_pass(code)
     candidate = codes.hash_access_pass(user_id=user.pk if user is not None else 0, normalized=normalized)
-    if user is None:
-        raise _refuse(reason="unknown_account", user=None, email=email, request=request)
-    match = None
-    for row in TemporaryAccessPass.objects.filter(user=user).only(
+    # SECURITY: the passes are read for an unknown account too (0 is no account's key), so both
+    # make the same queries and take the same time.
+    rows = TemporaryAccessPass.objects.filter(user_id=user.pk if user is not None else 0).only(
         "pk", "pass_hash", "expires_at", "revoked_at", "used_at", "one_time"
-    ):
+    )
+    match = None
+    for row in rows:
         if constant_time_compare(row.pass_hash, candidate) and normalized:
             match = row
+    if user is None:
+        raise _refuse(reason="unknown_account", user=None, email=email, request=request)
     if match is None:
         raise _refuse(reason="wrong_pass", user=user, email=email, request=request)
     now = timezone.now()
@@ -1182,12 +1124,6 @@ RECOVERY_COMPLETION_DAYS = 14
 APPROVAL_LINK_HOURS = 48
 
 
-def code_minutes(purpose: str) -> int:
-    """Minutes a recovery code for ``purpose`` works (the phone's by text, the others by email)."""
-    target = "+0" if purpose == VerificationPurpose.RECOVERY_PHONE else "@"
-    return phone_codes.code_ttl(purpose=purpose, target=target) // 60
-
-
 class RecoveryRefused(Exception):
     """Nothing was done; ``message`` tells the person why and what to do."""
 
@@ -1258,7 +1194,7 @@ def _mail(*, template: str, to: str, context: dict[str, Any], language: str) -> 
 
 def _text(*, to: str, body: str) -> bool:
     try:
-        get_sms_gateway().send(to=to, body=body)
+        queue_text(to=to, body=body)
     except SmsDeliveryError:
         logger.warning("A recovery text message was refused by the gateway", exc_info=True)
         return False
@@ -1282,78 +1218,39 @@ def _url(name: str, *args: Any) -> str:
 
 
 def send_recovery_email_code(*, account_email: str, address: str, request: HttpRequest | None) -> None:
-    """Mail a code to ``address`` if it is a verified address of the account ``account_email``.
+    """Queue the mailing of a code to ``address`` if it is a verified address of the account
+    ``account_email`` (decided by the worker, ``sending.send_recovery_email_code``).
 
     SECURITY: the caller answers "if this is on your account, we've sent a code" whatever
-    happens here: an unknown account, or an address that is not the account's, sends
-    nothing and is limited exactly like a real one, so the page cannot be used to learn
-    which accounts exist or which addresses they have.
+    happens here, and this request does the same work for any address (the limits, one task
+    queued): an unknown account, or an address that is not the account's, gives a task that
+    sends nothing, so the page cannot be used to learn which accounts exist or which
+    addresses they have, neither by its answer nor by its timing.
     """
     account_email, address = _normal_email(account_email), _normal_email(address)
     code_flow = flow_of(request)  # before anything depends on the account
     wait = recovery_throttle.send_wait(account=account_email, target=address, ip=context_of(request).ip)
     if wait:
         raise _too_many_sends(wait)
-    user = selectors.recovery_account(account_email)
-    if user is None or not selectors.has_verified_email(user, address):
-        return
-    try:
-        with transaction.atomic():
-            code = issue_code(
-                user=user,
-                purpose=VerificationPurpose.RECOVERY_EMAIL,
-                target=address,
-                flow=code_flow,
-            )
-    except CodesStopped:
-        return  # the tries are used up; the next check says so, as it does for anyone
-    _mail(
-        template="recovery/email/recovery_code",
-        to=address,
-        context={
-            "code": code,
-            "minutes": code_minutes(VerificationPurpose.RECOVERY_EMAIL),
-            "purpose": "account",
-        },
-        language=_language(user),
-    )
+    tasks.send_recovery_email_code.enqueue(account_email=account_email, address=address, flow=code_flow)
 
 
 def send_recovery_phone_code(*, account_email: str, number: str, request: HttpRequest | None) -> None:
-    """Text a code to ``number`` (E.164) if it is a verified number of the account.
+    """Queue the texting of a code to ``number`` (E.164) if it is a verified number of the account.
 
-    SECURITY: as for the email code, the same answer and the same limits whether or not
-    the number is on the account; the number's own limits (``accounts.codes.send_wait``,
-    shared with every other text message) are counted for a stand-in when there is no
-    account, so they too answer alike.
+    SECURITY: as for the email code, the same answer, the same limits and the same work whether
+    or not the number is on the account. The number's own limits (``accounts.codes.send_wait``,
+    shared with every other text message) are counted for the account email typed, known or not.
     """
     account_email = _normal_email(account_email)
     code_flow = flow_of(request)  # before anything depends on the account
     ip = context_of(request).ip
     wait = recovery_throttle.send_wait(account=account_email, target=number, ip=ip)
-    user = selectors.recovery_account(account_email)
-    owner = user if user is not None else SimpleNamespace(pk=f"recovery-{digest(account_email)}")
+    owner = SimpleNamespace(pk=f"recovery-{digest(account_email)}")
     wait = max(wait, send_wait(user=owner, number=number, ip=ip))
     if wait:
         raise _too_many_sends(wait)
-    if user is None or not selectors.has_verified_phone(user, number):
-        return
-    try:
-        with transaction.atomic():
-            code = issue_code(
-                user=user,
-                purpose=VerificationPurpose.RECOVERY_PHONE,
-                target=number,
-                flow=code_flow,
-            )
-    except CodesStopped:
-        return
-    with translation.override(_language(user)):
-        body = gettext(
-            "%(code)s is your Threshold account recovery code. It expires in %(minutes)d minutes. "
-            "If you aren't recovering your account, ignore this message and don't share the code."
-        ) % {"code": code, "minutes": code_minutes(VerificationPurpose.RECOVERY_PHONE)}
-    _text(to=number, body=origin_bound(body, code))
+    tasks.send_recovery_phone_code.enqueue(account_email=account_email, number=number, flow=code_flow)
 
 
 def check_recovery_code(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.tasks import task
+from django.tasks import TaskContext, task
+
+from threshold.core.context import RequestContext
+from threshold.recovery import sending
 
 
 @task()
@@ -39,3 +42,33 @@ def ready_due_recoveries() -> dict[str, int]:
 
     readied, expired = mark_due_recoveries_ready()
     return {"ready": readied, "expired": expired}
+
+
+@task(takes_context=True)
+def send_password_reset_code(
+    context: TaskContext, user_id: int | None, target: str, flow: str, ip: str, user_agent: str
+) -> bool:
+    """Send a password reset code, if ``target`` is the account's (``sending.send_password_reset_code``)."""
+    return sending.send_password_reset_code(
+        run_key=f"task:{context.task_result.id}",
+        user_id=user_id,
+        target=target,
+        flow=flow,
+        context=RequestContext(ip=ip, user_agent=user_agent),
+    )
+
+
+@task(takes_context=True)
+def send_recovery_email_code(context: TaskContext, account_email: str, address: str, flow: str) -> bool:
+    """Mail an account recovery code, if ``address`` is the account's (``sending``)."""
+    return sending.send_recovery_email_code(
+        run_key=f"task:{context.task_result.id}", account_email=account_email, address=address, flow=flow
+    )
+
+
+@task(takes_context=True)
+def send_recovery_phone_code(context: TaskContext, account_email: str, number: str, flow: str) -> bool:
+    """Text an account recovery code, if ``number`` is the account's (``sending``)."""
+    return sending.send_recovery_phone_code(
+        run_key=f"task:{context.task_result.id}", account_email=account_email, number=number, flow=flow
+    )

@@ -38,7 +38,8 @@ from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.core.decisions import Decision
 from threshold.core.errors import FreshSignInRequired
-from threshold.core.sms import SmsDeliveryError, get_sms_gateway
+from threshold.core.outgoing import queue_text
+from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.security import codes, selectors, throttle, totp, trust, webauthn
@@ -725,7 +726,7 @@ def send_text_message_code(
                 method=MethodKind.TEXT_MESSAGE,
                 details={"number": selectors.masked_number(number), "purpose": str(purpose)},
             )
-            get_sms_gateway().send(to=number, body=phone_codes.origin_bound(body, code))
+            queue_text(to=number, body=phone_codes.origin_bound(body, code))
     except phone_codes.CodesStopped as exc:
         raise _codes_stopped(exc.until) from exc
     except SmsDeliveryError as exc:
@@ -1135,10 +1136,9 @@ def _tell_older_addresses(
             )
         except OSError:
             logger.exception("The scheduled removal %s could not be mailed", removal.public_id)
-    gateway = get_sms_gateway()
     for number in phones:
         try:
-            gateway.send(to=number, body=sms_body)
+            queue_text(to=number, body=sms_body)
         except SmsDeliveryError:
             logger.exception("The scheduled removal %s could not be texted", removal.public_id)
 

@@ -1,4 +1,4 @@
-"""The admin console's forms: validation only; the changes are orgs.services'."""
+"""The admin console's forms: validation only; the changes are the console actions'."""
 
 from __future__ import annotations
 

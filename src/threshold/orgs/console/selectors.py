@@ -27,7 +27,12 @@ from django.utils.translation import gettext_lazy as _
 from threshold.activity import catalog
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.selectors import decode_cursor, encode_cursor
+from threshold.devices.selectors import active_devices
 from threshold.orgs.models import ADMIN_ROLES, Membership, Organization, Role
+from threshold.orgs.policies import methods_reset_enrolment
+from threshold.recovery.models import TemporaryAccessPass
+from threshold.security.models import SecuritySettings, SignInMethod
+from threshold.security.selectors import recovery_codes_left, sign_in_methods
 
 MEMBERS_PER_PAGE = 50
 EVENTS_PER_PAGE = 50
@@ -54,8 +59,6 @@ class MemberQuery:
 
 
 def _with_two_step(rows: QuerySet[Membership]) -> QuerySet[Membership]:
-    from threshold.security.models import SecuritySettings, SignInMethod
-
     return rows.annotate(
         two_step_on=Exists(SecuritySettings.objects.filter(user=OuterRef("user"), two_step_enabled=True)),
         has_method=Exists(SignInMethod.objects.filter(user=OuterRef("user"))),
@@ -131,11 +134,6 @@ class MemberDetail:
 
 def member_detail(membership: Membership) -> MemberDetail:
     """What the member's page shows: methods as metadata only (kind, name, dates), never secrets."""
-    from threshold.devices.selectors import active_devices
-    from threshold.orgs.policies import methods_reset_enrolment
-    from threshold.recovery.models import TemporaryAccessPass
-    from threshold.security.selectors import recovery_codes_left, sign_in_methods
-
     user = membership.user
     if not membership.home:
         # SECURITY: a guest's account is not the organisation's: no methods, devices or passes.

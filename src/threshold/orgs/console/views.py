@@ -1,5 +1,5 @@
 """The admin console's pages. Thin: find the organisation and the member inside it, call one
-service from orgs.services ("Admin console actions"), answer.
+console action (member_actions.py, invitations.py, org_settings.py), answer.
 
 Every view goes through ``console_page``: signed out → the sign-in page; not an admin of
 their home organisation, or a helpdesk admin on a global admin's page → 403; a member of
@@ -26,8 +26,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from threshold.core.errors import FreshSignInRequired
-from threshold.orgs import licences, policies, services
-from threshold.orgs.console import selectors
+from threshold.orgs import licences, policies
+from threshold.orgs.console import invitations, member_actions, org_settings, selectors
+from threshold.orgs.console.actions import ConsoleThrottled
 from threshold.orgs.console.forms import (
     AccessPassForm,
     BrandingForm,
@@ -40,6 +41,7 @@ from threshold.orgs.console.forms import (
 )
 from threshold.orgs.models import Membership, Organization, OrganizationPolicy, Role
 from threshold.orgs.policies import ConsoleAction
+from threshold.recovery.services import AccessPassNotIssued
 
 View = Callable[..., HttpResponse]
 
@@ -125,7 +127,7 @@ def _act(request: HttpRequest, back: str, change: Callable[[], Any]) -> tuple[An
         return change(), None
     except FreshSignInRequired as exc:
         return None, _reauthenticate(request, exc.message, back)
-    except services.ConsoleThrottled:
+    except ConsoleThrottled:
         messages.error(
             request,
             _(
@@ -235,7 +237,7 @@ def _shown_once(
 @require_POST
 def reset_password(request: HttpRequest, organization: Organization, public_id: Any) -> HttpResponse:
     membership, password, refusal = _member_action(
-        request, organization, public_id, services.reset_member_password
+        request, organization, public_id, member_actions.reset_member_password
     )
     if refusal is not None:
         return refusal
@@ -246,7 +248,7 @@ def reset_password(request: HttpRequest, organization: Organization, public_id: 
 @require_POST
 def reset_methods(request: HttpRequest, organization: Organization, public_id: Any) -> HttpResponse:
     membership, _removed, refusal = _member_action(
-        request, organization, public_id, services.require_new_methods
+        request, organization, public_id, member_actions.require_new_methods
     )
     if refusal is not None:
         return refusal
@@ -262,7 +264,7 @@ def reset_methods(request: HttpRequest, organization: Organization, public_id: A
 @require_POST
 def sign_out(request: HttpRequest, organization: Organization, public_id: Any) -> HttpResponse:
     membership, _ended, refusal = _member_action(
-        request, organization, public_id, services.revoke_member_sessions
+        request, organization, public_id, member_actions.revoke_member_sessions
     )
     if refusal is not None:
         return refusal
@@ -273,8 +275,6 @@ def sign_out(request: HttpRequest, organization: Organization, public_id: Any) -
 @console_page(ConsoleAction.MEMBER_ISSUE_ACCESS_PASS)
 @require_POST
 def access_pass(request: HttpRequest, organization: Organization, public_id: Any) -> HttpResponse:
-    from threshold.recovery.services import AccessPassNotIssued
-
     membership = _member(organization, public_id)
     form = AccessPassForm(request.POST)
     if not form.is_valid():
@@ -285,7 +285,7 @@ def access_pass(request: HttpRequest, organization: Organization, public_id: Any
             request,
             organization,
             public_id,
-            services.issue_member_access_pass,
+            member_actions.issue_member_access_pass,
             minutes=form.cleaned_data["minutes"],
             one_time=form.cleaned_data["one_time"],
         )
@@ -304,7 +304,7 @@ def access_pass(request: HttpRequest, organization: Organization, public_id: Any
 @require_POST
 def block(request: HttpRequest, organization: Organization, public_id: Any) -> HttpResponse:
     membership, _done, refusal = _member_action(
-        request, organization, public_id, services.block_member_sign_in
+        request, organization, public_id, member_actions.block_member_sign_in
     )
     if refusal is not None:
         return refusal
@@ -316,7 +316,7 @@ def block(request: HttpRequest, organization: Organization, public_id: Any) -> H
 @require_POST
 def unblock(request: HttpRequest, organization: Organization, public_id: Any) -> HttpResponse:
     membership, _done, refusal = _member_action(
-        request, organization, public_id, services.unblock_member_sign_in
+        request, organization, public_id, member_actions.unblock_member_sign_in
     )
     if refusal is not None:
         return refusal
@@ -328,7 +328,7 @@ def unblock(request: HttpRequest, organization: Organization, public_id: Any) ->
 @require_POST
 def remove(request: HttpRequest, organization: Organization, public_id: Any) -> HttpResponse:
     membership, home, refusal = _member_action(
-        request, organization, public_id, services.remove_member_from_organization
+        request, organization, public_id, member_actions.remove_member_from_organization
     )
     if refusal is not None:
         return refusal
@@ -351,7 +351,7 @@ def invite(request: HttpRequest, organization: Organization) -> HttpResponse:
         invited, refusal = _act(
             request,
             reverse("console:invite"),
-            lambda: services.invite_from_console(
+            lambda: invitations.invite_from_console(
                 organization=organization,
                 actor=request.user,
                 request=request,
@@ -382,16 +382,16 @@ def import_members(request: HttpRequest, organization: Organization) -> HttpResp
     report = None
     if import_form.is_valid():
         upload = import_form.cleaned_data["file"]
-        data = upload.read(services.MAX_IMPORT_BYTES + 1)
+        data = upload.read(invitations.MAX_IMPORT_BYTES + 1)
         try:
             report, refusal = _act(
                 request,
                 reverse("console:invite"),
-                lambda: services.import_members(
+                lambda: invitations.import_members(
                     organization=organization, actor=request.user, request=request, data=data
                 ),
             )
-        except services.ImportRefused as exc:
+        except invitations.ImportRefused as exc:
             import_form.add_error("file", exc.message)
             refusal = None
         if refusal is not None:
@@ -503,7 +503,7 @@ def policies_page(request: HttpRequest, organization: Organization) -> HttpRespo
         changed, refusal = _act(
             request,
             reverse("console:policies"),
-            lambda: services.change_policy_from_console(
+            lambda: org_settings.change_policy_from_console(
                 organization=organization, actor=request.user, request=request, changes=changes
             ),
         )
@@ -530,7 +530,7 @@ def branding(request: HttpRequest, organization: Organization) -> HttpResponse:
         changed, refusal = _act(
             request,
             reverse("console:branding"),
-            lambda: services.change_branding_from_console(
+            lambda: org_settings.change_branding_from_console(
                 organization=organization,
                 actor=request.user,
                 request=request,
@@ -572,7 +572,7 @@ def set_role(request: HttpRequest, organization: Organization, public_id: Any) -
     changed, refusal = _act(
         request,
         reverse("console:admins"),
-        lambda: services.set_admin_role(
+        lambda: org_settings.set_admin_role(
             organization=organization,
             actor=request.user,
             request=request,

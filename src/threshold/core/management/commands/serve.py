@@ -14,7 +14,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
-    help = "Serve the portal with gunicorn (checks the configuration first)."
+    help = (
+        "Serve the portal with gunicorn (checks the configuration first). Run `threshold worker` beside "
+        "it: it sends the mail and text messages the portal queues."
+    )
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -73,6 +76,9 @@ class Command(BaseCommand):
             # formatted and wrote a line per request).
             argv += ["--access-logfile", "-"]
         self.stdout.write(f"Threshold is serving on http://{options['host']}:{options['port']}/", ending="\n")
+        # SECURITY: mail and text messages wait in the database queue (settings.TASKS) until the
+        # worker sends them; without it no code, link or security alert ever leaves.
+        self.stdout.write("Mail and text messages are sent by `threshold worker`: run it beside this server.")
         self.stdout.flush()
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn
 
