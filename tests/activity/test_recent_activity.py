@@ -115,7 +115,10 @@ def test_the_list_reads_a_fixed_number_of_queries(
     now = timezone.now()
     for minutes in range(60):
         past_sign_in(user, at=now - timedelta(minutes=minutes), ip=US if minutes % 2 else GB)
-    with django_assert_max_num_queries(12):
+    # The first page after signing in also takes the "signed in" notice out of the session and
+    # records the session's first use; those one-time writes are not the list's.
+    ada.get("/activity/")
+    with django_assert_max_num_queries(6):
         response = ada.get("/activity/")
     assert len(page_ids(response.content.decode())) == 50
 

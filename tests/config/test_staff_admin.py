@@ -1,4 +1,4 @@
-"""Issue 10 §1: the staff admin (/staff/) signs in like everyone else.
+"""The staff admin (/staff/) signs in like everyone else.
 
 Every /staff/ URL, found by walking the staff site's urlconf, is closed to the signed-out (sent
 to the portal's sign-in), to people who are not staff, to a staff member whose session did not

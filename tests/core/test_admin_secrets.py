@@ -1,4 +1,4 @@
-"""No staff admin page shows a secret, a hash, a token or a code (issue 10 §2).
+"""No staff admin page shows a secret, a hash, a token or a code.
 
 Accounts are seeded in every state that stores one (authenticator app, passkey, recovery
 codes, trusted browser, sessions, an access pass, a recovery request's links, an invitation,

@@ -1,6 +1,6 @@
-"""Issue 6 §5: every console page, found by walking the console's urlconf, is closed to the
-signed-out, to members, to another organisation's admins (404 for its people) and, where the
-role table says so, to helpdesk admins; every POST needs its CSRF token."""
+"""Every console page, found by walking the console's urlconf, is closed to the signed-out,
+to members, to another organisation's admins (404 for its people) and, where the role table
+says so, to helpdesk admins; every POST needs its CSRF token."""
 
 from __future__ import annotations
 

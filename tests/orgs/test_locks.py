@@ -21,8 +21,11 @@ from threshold.devices.models import Device
 from threshold.orgs import policies
 from threshold.orgs.models import Organization, Role, TextMessages
 from threshold.recovery import services as recovery_services
-from threshold.security import services as security_services
 from threshold.security.models import MethodKind, SignInMethod
+from threshold.security.selectors.methods import two_step_enabled
+from threshold.security.services.guard_rails import removal_decision
+from threshold.security.services.methods import add_text_message_method
+from threshold.security.services.two_step import disable_two_step
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +190,7 @@ def test_an_address_waiting_for_its_code_is_not_added_once_emails_are_locked(
 def test_required_two_step_cannot_be_turned_off(adele: User, set_policy: Any) -> None:
     set_policy(require_two_step=True)
     with pytest.raises(PolicyDenied) as raised:
-        security_services.disable_two_step(user=adele, request=None)
+        disable_two_step(user=adele, request=None)
     assert raised.value.decision.reason_code == "org_requires_two_step"
     set_policy(require_two_step=False)
     assert policies.evaluate(adele, policies.Action.TWO_STEP_DISABLE).allowed
@@ -204,7 +207,7 @@ def test_two_step_off_page_when_required(
     set_policy(require_two_step=True)
     response = person.client.post("/security/two-step/off/")
     assert response.status_code == 302
-    assert security_services.selectors.two_step_enabled(person.user)
+    assert two_step_enabled(person.user)
     assert "Contoso" in person.client.get("/security/").content.decode()
 
 
@@ -212,7 +215,7 @@ def test_text_messages_forbidden_for_everyone(adele: User, adele_client: Client,
     phone = PhoneNumber.objects.create(user=adele, number="+14255550100", verified_at=timezone.now())
     set_policy(text_messages=TextMessages.NOBODY)
     with pytest.raises(PolicyDenied):
-        security_services.add_text_message_method(user=adele, request=None, phone=phone)
+        add_text_message_method(user=adele, request=None, phone=phone)
     html = page(adele_client, "/security/add/")
     assert "Choose a phone number" not in html and MANAGED in html
     response = adele_client.post("/security/add/text-message/", {"phone": str(phone.pk)})
@@ -237,12 +240,12 @@ def test_an_admins_last_passkey_stays_when_passkeys_are_required(
 ) -> None:
     set_policy(require_passkey_for_admins=True)
     megan_key = passkey_of(megan, "Key")
-    decision = security_services.removal_decision(user=megan, method=megan_key)
+    decision = removal_decision(user=megan, method=megan_key)
     assert not decision.allowed and decision.reason_code == "org_requires_passkey"
     adele_key = passkey_of(adele, "Key")
-    assert security_services.removal_decision(user=adele, method=adele_key).allowed
+    assert removal_decision(user=adele, method=adele_key).allowed
     passkey_of(megan, "Second key")
-    assert security_services.removal_decision(user=megan, method=megan_key).allowed
+    assert removal_decision(user=megan, method=megan_key).allowed
 
 
 def passkey_of(user: User, name: str) -> SignInMethod:

@@ -105,8 +105,8 @@ def test_the_export_is_built_in_the_background_mailed_and_downloadable(
 def test_no_secret_hash_or_code_of_any_method_is_in_any_file(
     user_with_two_step: Person, commits: Any, sms_outbox: Any
 ) -> None:
-    """Issue 10 §2: an account with every kind of method and pending code, and nothing of any
-    secret, hash or code in the ZIP, whether stored (hashed or encrypted) or in plain text."""
+    """An account with every kind of method and pending code, and nothing of any secret, hash
+    or code in the ZIP, whether stored (hashed or encrypted) or in plain text."""
     person = user_with_two_step
     add_passkey(person.client, person.authenticator, commits, name="Laptop passkey")
     laptop = browser()

@@ -1,5 +1,5 @@
 """The steps anyone may ask about any address do the same work for an unknown account as for a
-real one: the same queries, on the same tables, and the same number of tasks queued (issue 10 §3).
+real one: the same queries, on the same tables, and the same number of tasks queued.
 
 Tasks wait in the database here (``queued_tasks``), as in production: what the worker later does
 for a real account (issue the code, record the event, send) is not part of the request.

@@ -1,4 +1,4 @@
-"""Replacing every sign-in method waits 30 days unless confirmed with an older one (issue 5 §3)."""
+"""Replacing every sign-in method waits 30 days unless confirmed with an older one."""
 
 from __future__ import annotations
 
@@ -33,8 +33,13 @@ from tests.security.softauthn import SoftAuthenticator
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import SecurityEvent
 from threshold.activity.services import record_event
-from threshold.security import selectors, services, tasks
+from threshold.security import tasks
 from threshold.security.models import RecoveryCode, RemovalStatus, ScheduledRemoval, SignInMethod
+from threshold.security.selectors.challenge import RECOVERY_OPTION_KEY, SecondStepOption
+from threshold.security.selectors.removal_wait import token_digest
+from threshold.security.services.errors import Refused
+from threshold.security.services.recovery_codes import generate_recovery_codes
+from threshold.security.services.removal_wait import apply_due_removals, confirm_removal
 
 OLD_NUMBER = "+14255550123"
 
@@ -124,9 +129,7 @@ def test_replacing_every_older_method_waits_and_tells_the_older_addresses(
     assert "“Phone app” is set to be removed on" in message and "/security/removals/cancel/" in message
     # The token is stored only as its hash.
     token = cancel_link(body).rstrip("/").rsplit("/", 1)[1]
-    assert token not in removal.cancel_token_hash and removal.cancel_token_hash == selectors.token_digest(
-        token
-    )
+    assert token not in removal.cancel_token_hash and removal.cancel_token_hash == token_digest(token)
 
     page = text(replaced.client.get("/security/"))
     assert (
@@ -186,7 +189,7 @@ def test_the_task_keeps_a_method_that_became_the_last_one(
     later = timezone.now() + timedelta(days=31)
     monkeypatch.setattr(timezone, "now", lambda: later)
     with commits(execute=True):
-        assert services.apply_due_removals() == 0
+        assert apply_due_removals() == 0
     removal = the_removal(replaced)
     assert removal.status == RemovalStatus.CANCELLED and removal.resolved_by == "last_method"
     assert SignInMethod.objects.filter(user=replaced.user, kind="authenticator_app").exists()
@@ -259,12 +262,10 @@ def test_a_recovery_code_made_since_the_change_began_does_not_confirm(
     replaced: Person, commits: Commits
 ) -> None:
     with commits(execute=True):
-        new_codes = services.generate_recovery_codes(
-            user=replaced.user, request=replaced.client.get("/").wsgi_request
-        )
-    option = selectors.SecondStepOption(selectors.RECOVERY_OPTION_KEY, "recovery_code", "Recovery code")
-    with pytest.raises(services.Refused) as refused:
-        services.confirm_removal(
+        new_codes = generate_recovery_codes(user=replaced.user, request=replaced.client.get("/").wsgi_request)
+    option = SecondStepOption(RECOVERY_OPTION_KEY, "recovery_code", "Recovery code")
+    with pytest.raises(Refused) as refused:
+        confirm_removal(
             user=replaced.user,
             request=replaced.client.get("/").wsgi_request,
             removal=the_removal(replaced),

@@ -11,8 +11,9 @@ from tests.security.conftest import Commits, Person, browser, oathtool_code, sig
 from threshold.accounts.models import Organization, PhoneNumber, User
 from threshold.activity.models import SecurityEvent
 from threshold.core.errors import PolicyDenied
-from threshold.security import services, throttle
+from threshold.security import throttle
 from threshold.security.models import MethodKind, SignInMethod
+from threshold.security.services.two_step import disable_two_step
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +81,6 @@ def test_a_persons_security_year_records_each_step(
 
     join_as_work_account(person.user, org_requiring_mfa)
     with pytest.raises(PolicyDenied):
-        services.disable_two_step(user=person.user, request=None)
+        disable_two_step(user=person.user, request=None)
     assert new_events() == {"account:policy:deny"}
     assert oathtool_code(person.secret)  # the app still exists

@@ -34,8 +34,11 @@ from tests.security.conftest import (
 from tests.security.softauthn import Credential, SoftAuthenticator, b64url
 from threshold.activity import catalog
 from threshold.activity.models import Result, SecurityEvent
-from threshold.security import selectors, services
+from threshold.core.errors import FreshSignInRequired
 from threshold.security.models import MethodKind, SignInMethod
+from threshold.security.selectors.methods import default_method
+from threshold.security.selectors.sign_in import signed_in_recently
+from threshold.security.services.methods import rename_sign_in_method
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +78,7 @@ def test_adding_a_passkey_records_it_and_alerts(person: Person, commits: Commits
     assert "Passkey or security key “iPhone 16” was added to the ways you sign in." in alert
     info = text(person.client.get("/security/"))
     assert "<strong>iPhone 16</strong>" in info and "Passkey · Added" in info and "Not used yet" in info
-    assert selectors.default_method(person.user) == method
+    assert default_method(person.user) == method
 
 
 def test_a_security_key_without_the_passkey_choice_is_a_second_step_only(
@@ -427,8 +430,8 @@ def test_renaming_needs_a_recent_sign_in(user_with_passkey: Person, clock: Any) 
         f"/security/methods/{method.public_id}/rename/", {"name": "Other"}
     )
     assert response["Location"].startswith("/accounts/reauthenticate/?next=")
-    with pytest.raises(services.FreshSignInRequired):
-        services.rename_sign_in_method(user=user_with_passkey.user, request=None, method=method, name="Other")
+    with pytest.raises(FreshSignInRequired):
+        rename_sign_in_method(user=user_with_passkey.user, request=None, method=method, name="Other")
     method.refresh_from_db()
     assert method.name == "Phone passkey"
 
@@ -474,7 +477,7 @@ def test_removing_a_passkey_needs_a_recent_sign_in_and_a_passkey_can_give_it(
         "/accounts/2fa/webauthn/reauthenticate/?next=/security/", {"credential": json.dumps(answer)}
     )
     assert response.status_code == 302
-    assert selectors.signed_in_recently(person.client.get("/").wsgi_request, person.user)
+    assert signed_in_recently(person.client.get("/").wsgi_request, person.user)
     person.client.post(f"/security/methods/{method.public_id}/remove/")
     assert not SignInMethod.objects.filter(pk=method.pk).exists()
 
@@ -486,7 +489,7 @@ def test_a_copied_passkey_cannot_confirm_its_you(user_with_passkey: Person, cloc
     page = person.client.get("/accounts/2fa/webauthn/reauthenticate/")
     answer = person.authenticator.get(json_block(page, "passkey-options")["request_options"], sign_count=3)
     person.client.post("/accounts/2fa/webauthn/reauthenticate/", {"credential": json.dumps(answer)})
-    assert not selectors.signed_in_recently(person.client.get("/").wsgi_request, person.user)
+    assert not signed_in_recently(person.client.get("/").wsgi_request, person.user)
     assert events(person, "account:passkey:counter_backwards")
 
 

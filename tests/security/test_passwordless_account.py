@@ -1,4 +1,4 @@
-"""A passwordless account (issue 3 §5): remove the password, sign in with a passkey alone,
+"""A passwordless account: remove the password, sign in with a passkey alone,
 keep the last passkey, and set a password again."""
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ from tests.security.conftest import (
 )
 from tests.security.softauthn import SoftAuthenticator
 from threshold.activity.models import SecurityEvent
-from threshold.security import services
+from threshold.core.errors import FreshSignInRequired
 from threshold.security.models import SignInMethod, TrustedDevice
+from threshold.security.services.errors import Refused
+from threshold.security.services.methods import remove_sign_in_method
+from threshold.security.services.passwords import remove_password
+from threshold.security.services.trusted_devices import trust_this_device
 
 pytestmark = pytest.mark.django_db
 
@@ -50,8 +54,8 @@ def test_removing_the_password_needs_a_passkey_first(person: Person, commits: Co
         person.client, SoftAuthenticator(user_verification=False), commits, name="Key", passwordless=False
     )
     assert "Remove password" not in text(person.client.get("/security/"))
-    with pytest.raises(services.Refused) as refused:
-        services.remove_password(user=person.user, request=person.client.get("/").wsgi_request)
+    with pytest.raises(Refused) as refused:
+        remove_password(user=person.user, request=person.client.get("/").wsgi_request)
     assert refused.value.code == "no_passkey"
 
 
@@ -110,8 +114,8 @@ def test_the_last_passkey_of_a_passwordless_account_cannot_be_removed(
     assert "This is the only passkey you sign in with, and your account has no password." in page
     person.client.post(f"/security/methods/{method.public_id}/remove/")
     assert SignInMethod.objects.filter(pk=method.pk).exists()
-    with pytest.raises(services.Refused) as refused:
-        services.remove_sign_in_method(
+    with pytest.raises(Refused) as refused:
+        remove_sign_in_method(
             user=person.user,
             request=person.client.get("/").wsgi_request,
             method=method,
@@ -145,8 +149,8 @@ def test_removing_the_password_needs_a_recent_sign_in(user_with_passkey: Person,
     clock.advance(10 * 60 + 1)
     response = user_with_passkey.client.post("/security/password/remove/")
     assert response["Location"].startswith("/accounts/reauthenticate/?next=")
-    with pytest.raises(services.FreshSignInRequired):
-        services.remove_password(user=user_with_passkey.user, request=None)
+    with pytest.raises(FreshSignInRequired):
+        remove_password(user=user_with_passkey.user, request=None)
     user_with_passkey.user.refresh_from_db()
     assert user_with_passkey.user.has_usable_password()
     assert sign_in(browser(), user_with_passkey.user, PASSWORD)["Location"] == "/"
@@ -155,7 +159,7 @@ def test_removing_the_password_needs_a_recent_sign_in(user_with_passkey: Person,
 def test_removing_the_password_forgets_trusted_devices(user_with_passkey: Person, commits: Commits) -> None:
     person = user_with_passkey
     request = person.client.get("/").wsgi_request
-    services.trust_this_device(request=request, user=person.user)
+    trust_this_device(request=request, user=person.user)
     with commits(execute=True):
         person.client.post("/security/password/remove/")
     assert not TrustedDevice.objects.filter(user=person.user, revoked_at__isnull=True).exists()

@@ -12,8 +12,10 @@ from django.db import connection
 from tests.conftest import Mailbox, make_user
 from tests.security.conftest import Commits, Person, browser, is_signed_in, sign_in, verify
 from threshold.activity.models import SecurityEvent
-from threshold.security import codes, services
+from threshold.core.errors import FreshSignInRequired
+from threshold.security import codes
 from threshold.security.models import RecoveryCode
+from threshold.security.services.recovery_codes import generate_recovery_codes, use_recovery_code
 
 pytestmark = pytest.mark.django_db
 
@@ -81,8 +83,8 @@ def test_regenerating_voids_the_old_set(user_with_two_step: Person, commits: Com
         r"<code>([0-9a-z-]{14})</code>", client.get("/security/recovery-codes/").content.decode()
     )
     assert len(new) == 10 and not set(new) & set(old)
-    assert not services.use_recovery_code(user=user_with_two_step.user, request=None, code=old[0])
-    assert services.use_recovery_code(user=user_with_two_step.user, request=None, code=new[0])
+    assert not use_recovery_code(user=user_with_two_step.user, request=None, code=old[0])
+    assert use_recovery_code(user=user_with_two_step.user, request=None, code=new[0])
     assert SecurityEvent.objects.filter(code="account:recovery_codes:generate").count() == 2
 
 
@@ -90,18 +92,16 @@ def test_regenerating_needs_a_recent_sign_in(user_with_two_step: Person, clock: 
     clock.advance(601)
     response = user_with_two_step.client.post("/security/recovery-codes/new/")
     assert response["Location"] == "/accounts/reauthenticate/?next=%2Fsecurity%2Frecovery-codes%2Fnew%2F"
-    with pytest.raises(services.FreshSignInRequired):
-        services.generate_recovery_codes(user=user_with_two_step.user, request=None)
+    with pytest.raises(FreshSignInRequired):
+        generate_recovery_codes(user=user_with_two_step.user, request=None)
 
 
 def test_the_page_warns_at_three_codes_or_fewer(user_with_two_step: Person) -> None:
     for code in user_with_two_step.recovery_codes[:6]:
-        assert services.use_recovery_code(user=user_with_two_step.user, request=None, code=code)
+        assert use_recovery_code(user=user_with_two_step.user, request=None, code=code)
     page = user_with_two_step.client.get("/security/").content.decode()
     assert "4 codes left" in page and "running low" not in page
-    services.use_recovery_code(
-        user=user_with_two_step.user, request=None, code=user_with_two_step.recovery_codes[6]
-    )
+    use_recovery_code(user=user_with_two_step.user, request=None, code=user_with_two_step.recovery_codes[6])
     page = user_with_two_step.client.get("/security/").content.decode()
     assert "3 codes left" in page
     assert "You are running low on recovery codes" in page
@@ -131,7 +131,7 @@ def test_twenty_parallel_submissions_of_one_code_succeed_exactly_once() -> None:
     def submit() -> None:
         try:
             barrier.wait()
-            ok = services.use_recovery_code(user=user, request=None, code=plain) is not None
+            ok = use_recovery_code(user=user, request=None, code=plain) is not None
             with lock:
                 results.append(ok)
         finally:

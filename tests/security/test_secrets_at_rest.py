@@ -1,5 +1,5 @@
-"""Authenticator-app secrets are stored encrypted (issue 10 §2), read under any listed key, and
-re-encrypted under the newest by ``threshold rotate_encryption_keys``."""
+"""Authenticator-app secrets are stored encrypted, read under any listed key, and re-encrypted
+under the newest by ``threshold rotate_encryption_keys``."""
 
 from __future__ import annotations
 

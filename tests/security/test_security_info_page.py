@@ -12,8 +12,8 @@ from django.utils import timezone
 from tests.security.conftest import Commits, Person, add_passkey, turn_on_two_step
 from tests.security.softauthn import SoftAuthenticator
 from threshold.accounts.models import PhoneNumber
-from threshold.security import services
 from threshold.security.models import MethodKind, SignInMethod
+from threshold.security.services.recovery_codes import use_recovery_code
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_every_method_shows_kind_name_added_last_used_and_phishing_resistance(
 def test_the_status_line_names_the_one_next_step(user_with_two_step: Person, commits: Commits) -> None:
     assert "Your account is well protected" in page(user_with_two_step)
     for code in user_with_two_step.recovery_codes[:8]:
-        services.use_recovery_code(user=user_with_two_step.user, request=None, code=code)
+        use_recovery_code(user=user_with_two_step.user, request=None, code=code)
     html = page(user_with_two_step)
     assert "You have 2 recovery codes left" in html and "Get new recovery codes" in html
 

@@ -21,8 +21,9 @@ from tests.security.conftest import (
 )
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import Result, SecurityEvent
-from threshold.security import services, trust
+from threshold.security import trust
 from threshold.security.models import SignInMethod, TrustedDevice
+from threshold.security.services.trusted_devices import revoke_trusted_device
 
 pytestmark = pytest.mark.django_db
 
@@ -219,8 +220,8 @@ def test_one_trusted_device_can_be_revoked_on_its_own(user_with_two_step: Person
 
     device = TrustedDevice.objects.filter(user=user_with_two_step.user).order_by("created_at").first()
     assert device is not None
-    assert services.revoke_trusted_device(user=user_with_two_step.user, request=None, device=device)
-    assert not services.revoke_trusted_device(user=user_with_two_step.user, request=None, device=device)
+    assert revoke_trusted_device(user=user_with_two_step.user, request=None, device=device)
+    assert not revoke_trusted_device(user=user_with_two_step.user, request=None, device=device)
     assert sign_in(first, user_with_two_step.user)["Location"] == "/security/verify/"
     assert sign_in(second, user_with_two_step.user)["Location"] == "/"
 

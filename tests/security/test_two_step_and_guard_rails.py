@@ -12,9 +12,13 @@ from tests.conftest import PASSWORD, join_as_work_account
 from tests.security.conftest import Commits, Person, browser, is_signed_in, oathtool_code, sign_in, verify
 from threshold.accounts.models import Organization, PhoneNumber
 from threshold.activity.models import SecurityEvent
-from threshold.core.errors import PolicyDenied
-from threshold.security import selectors, services
+from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.security.models import SignInMethod
+from threshold.security.selectors.methods import default_method, two_step_enabled, two_step_required
+from threshold.security.services.errors import Refused
+from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
+from threshold.security.services.methods import ensure_phone_removable, remove_sign_in_method
+from threshold.security.services.two_step import disable_two_step
 
 pytestmark = pytest.mark.django_db
 
@@ -24,17 +28,17 @@ NEW_PASSWORD = "a brand new passphrase 77"
 def test_two_step_verification_needs_a_method_first(person: Person) -> None:
     response = person.client.post("/security/two-step/on/", follow=True)
     assert "Add a sign-in method first" in response.content.decode()
-    assert not selectors.two_step_enabled(person.user)
+    assert not two_step_enabled(person.user)
 
 
 def test_turning_it_on_and_off_is_recorded(user_with_two_step: Person, commits: Commits) -> None:
-    assert selectors.two_step_enabled(user_with_two_step.user)
+    assert two_step_enabled(user_with_two_step.user)
     page = user_with_two_step.client.get("/security/two-step/off/").content.decode()
     assert "Your password alone will then let anyone sign in" in page
     with commits(execute=True):
         response = user_with_two_step.client.post("/security/two-step/off/")
     assert response["Location"] == "/security/"
-    assert not selectors.two_step_enabled(user_with_two_step.user)
+    assert not two_step_enabled(user_with_two_step.user)
     codes = set(SecurityEvent.objects.filter(user=user_with_two_step.user).values_list("code", flat=True))
     assert {"account:2sv:enable", "account:2sv:disable", "account:recovery_codes:generate"} <= codes
     assert sign_in(browser(), user_with_two_step.user)["Location"] == "/"
@@ -45,25 +49,25 @@ def test_turning_it_off_needs_a_recent_sign_in(user_with_two_step: Person, clock
     client = user_with_two_step.client
     assert client.get("/security/two-step/off/")["Location"].startswith("/accounts/reauthenticate/")
     assert client.post("/security/two-step/off/")["Location"].startswith("/accounts/reauthenticate/")
-    with pytest.raises(services.FreshSignInRequired):
-        services.disable_two_step(user=user_with_two_step.user, request=None)
-    assert selectors.two_step_enabled(user_with_two_step.user)
+    with pytest.raises(FreshSignInRequired):
+        disable_two_step(user=user_with_two_step.user, request=None)
+    assert two_step_enabled(user_with_two_step.user)
 
     # Signing in again (here with the password) makes the session fresh again.
     response = client.post("/accounts/reauthenticate/?next=/security/two-step/off/", {"password": PASSWORD})
     assert response["Location"] == "/security/two-step/off/"
     client.post("/security/two-step/off/")
-    assert not selectors.two_step_enabled(user_with_two_step.user)
+    assert not two_step_enabled(user_with_two_step.user)
 
 
 def test_the_fresh_sign_in_window_is_ten_minutes(person: Person, clock: Any) -> None:
     request = person.client.get("/security/").wsgi_request
-    services.ensure_fresh_sign_in(request=request, user=person.user)
+    ensure_fresh_sign_in(request=request, user=person.user)
     clock.advance(9 * 60 + 50)
-    services.ensure_fresh_sign_in(request=request, user=person.user)
+    ensure_fresh_sign_in(request=request, user=person.user)
     clock.advance(11)
-    with pytest.raises(services.FreshSignInRequired) as raised:
-        services.ensure_fresh_sign_in(request=request, user=person.user)
+    with pytest.raises(FreshSignInRequired) as raised:
+        ensure_fresh_sign_in(request=request, user=person.user)
     assert "last 10 minutes" in raised.value.message
 
 
@@ -74,10 +78,10 @@ def test_an_organisation_may_forbid_turning_it_off(
     page = user_with_two_step.client.get("/security/").content.decode()
     assert "Managed by Contoso:" in page and "Your organization requires two-step verification." in page
     with pytest.raises(PolicyDenied):
-        services.disable_two_step(user=user_with_two_step.user, request=None)
+        disable_two_step(user=user_with_two_step.user, request=None)
     response = user_with_two_step.client.post("/security/two-step/off/", follow=True)
     assert "Your organization requires two-step verification." in response.content.decode()
-    assert selectors.two_step_enabled(user_with_two_step.user)
+    assert two_step_enabled(user_with_two_step.user)
     denial = SecurityEvent.objects.filter(code="account:policy:deny").last()
     assert denial is not None and denial.details["action"] == "security:two_step:disable"
 
@@ -90,8 +94,8 @@ def test_the_last_method_cannot_be_removed_while_two_step_is_on(user_with_two_st
     response = user_with_two_step.client.post(f"/security/methods/{method.public_id}/remove/")
     assert response.status_code == 200
     assert SignInMethod.objects.filter(pk=method.pk).exists()
-    with pytest.raises(services.Refused) as refused:
-        services.remove_sign_in_method(
+    with pytest.raises(Refused) as refused:
+        remove_sign_in_method(
             user=user_with_two_step.user,
             request=response.wsgi_request,
             method=method,
@@ -115,7 +119,7 @@ def test_with_another_method_the_app_can_be_removed(user_with_two_step: Person, 
         response = user_with_two_step.client.post(f"/security/methods/{app.public_id}/remove/")
     assert response["Location"] == "/security/"
     assert not SignInMethod.objects.filter(pk=app.pk).exists()
-    assert selectors.default_method(user_with_two_step.user).kind == "text_message"  # type: ignore[union-attr]
+    assert default_method(user_with_two_step.user).kind == "text_message"  # type: ignore[union-attr]
     event = SecurityEvent.objects.get(code="account:method:remove")
     assert event.details["kind"] == "authenticator_app" and event.details["sessions_ended"] == 0
 
@@ -190,12 +194,12 @@ def test_a_phone_that_is_the_last_method_is_guarded(
     with commits(execute=True):
         person.client.post("/security/add/text-message/", {"phone": verified_phone.pk})
         person.client.post("/security/two-step/on/")
-    with pytest.raises(services.Refused):
-        services.ensure_phone_removable(user=person.user, phone=verified_phone)
+    with pytest.raises(Refused):
+        ensure_phone_removable(user=person.user, phone=verified_phone)
     # Deleting the row anyway (Your info asks first: tests/accounts/test_phones.py) leaves
     # 2SV without a method, which the page says, and sign-in does not ask for a method that is gone.
     verified_phone.delete()
-    assert not selectors.two_step_required(person.user)
+    assert not two_step_required(person.user)
     assert "Two-step verification has no method left" in person.client.get("/security/").content.decode()
 
 

@@ -27,7 +27,6 @@ REPLACED_NOTIFICATIONS = frozenset(
     {
         "account/email/password_changed",  # account:password:change
         "account/email/password_set",  # account:password:change
-        "account/email/password_reset",  # account:password:reset
         "account/email/email_changed",  # account:email:primary
         "account/email/email_deleted",  # account:email:remove
         "mfa/email/totp_activated",  # account:method:add

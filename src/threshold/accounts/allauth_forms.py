@@ -133,19 +133,6 @@ class SetPasswordForm(allauth_forms.SetPasswordForm):
         _plain(self, {"password1": _("New password")})
 
 
-class ResetPasswordForm(allauth_forms.ResetPasswordForm):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _plain(self, {"email": _("Email")})
-
-
-class ResetPasswordKeyForm(allauth_forms.ResetPasswordKeyForm):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _single_password(self)
-        _plain(self, {"password1": _("New password")})
-
-
 class ReauthenticateForm(allauth_forms.ReauthenticateForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -164,12 +151,6 @@ class _CodeMixin:
 
 
 class ConfirmEmailVerificationCodeForm(_CodeMixin, allauth_forms.ConfirmEmailVerificationCodeForm):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._code_field()
-
-
-class ConfirmPasswordResetCodeForm(_CodeMixin, allauth_forms.ConfirmPasswordResetCodeForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._code_field()

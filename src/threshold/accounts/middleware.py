@@ -70,7 +70,6 @@ class HashingBusyMiddleware:
             "account_reauthenticate",
             "account_change_password",
             "account_set_password",
-            "account_complete_password_reset",
             "recover_password_new",
         }
     )

@@ -28,7 +28,9 @@ from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security import services as security_services
+from threshold.security.services.errors import Refused
+from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
+from threshold.security.services.methods import ensure_phone_removable, note_phone_removed
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +131,7 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     person (activity/risk.py); a sign-in with a passkey alone, or with a Temporary Access
     Pass, is recorded as one.
     """
-    from threshold.security.selectors import sign_in_proven_by, used_passwordless_passkey
+    from threshold.security.selectors.sign_in import sign_in_proven_by, used_passwordless_passkey
 
     throttle.record_success(email=user.email)
     if 0 < user.failed_sign_ins < settings.SIGN_IN_FAILURE_LIMIT:
@@ -312,7 +314,7 @@ def add_phone_number(*, user: User, request: HttpRequest | None, number: str) ->
     policies.require(user, Action.PHONE_CHANGE, request=request)
     # SECURITY: phone numbers can become sign-in methods, so changing them needs the same
     # recent sign-in as every other sign-in security change (threshold.security).
-    security_services.ensure_fresh_sign_in(request=request, user=user)
+    ensure_fresh_sign_in(request=request, user=user)
     number = phones.parse_phone_number(number, None)
     if PhoneNumber.objects.filter(user=user, number=number).exists():
         raise ValidationError(_("You've already added this phone number."), code="duplicate")
@@ -406,7 +408,7 @@ def verify_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
 def make_phone_primary(*, user: User, request: HttpRequest | None, phone: PhoneNumber) -> bool:
     """Make a verified number the primary one; False if it already was."""
     policies.require(user, Action.PHONE_CHANGE, request=request)
-    security_services.ensure_fresh_sign_in(request=request, user=user)
+    ensure_fresh_sign_in(request=request, user=user)
     if not phone.verified:
         raise ValidationError(_("Verify this phone number before making it primary."), code="unverified")
     if phone.primary:
@@ -429,12 +431,12 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
     do. A number that receives sign-in codes takes that sign-in method with it.
     """
     policies.require(user, Action.PHONE_CHANGE, request=request)
-    security_services.ensure_fresh_sign_in(request=request, user=user)
+    ensure_fresh_sign_in(request=request, user=user)
     with transaction.atomic():
         list(PhoneNumber.objects.select_for_update().filter(user=user))
         try:
-            method = security_services.ensure_phone_removable(user=user, phone=phone, request=request)
-        except security_services.Refused as exc:
+            method = ensure_phone_removable(user=user, phone=phone, request=request)
+        except Refused as exc:
             raise ValidationError(exc.message, code=exc.code) from exc
         deleted, _rows = PhoneNumber.objects.filter(pk=phone.pk, user=user).delete()
         if not deleted:
@@ -442,7 +444,7 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
         details: dict[str, Any] = {"number": phone.number}
         if method is not None:
             details["sign_in_method"] = True
-            security_services.note_phone_removed(user=user, request=request, method=method)
+            note_phone_removed(user=user, request=request, method=method)
         record_event("account:phone:remove", user=user, request=request, details=details)
         if not phone.primary:
             return None

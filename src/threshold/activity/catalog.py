@@ -258,7 +258,7 @@ _TYPES = [
         alert=_("%(kind)s “%(name)s” was removed from the ways you sign in."),
     ),
     EventType("account:method:default", _("Default sign-in method changed"), Category.CHANGE),
-    # Not alerted: a new name changes no way in (issue 3 §6 lists what is).
+    # Not alerted: a new name adds or removes no way into the account; the alerted changes are.
     EventType("account:method:rename", _("Sign-in method renamed"), Category.CHANGE),
     EventType(
         "account:password:remove",
@@ -375,8 +375,9 @@ _TYPES = [
         Severity.NOTICE,
     ),
     # Replacing every sign-in method: the removal of the last older method waits
-    # (threshold.security, issue 5 §3). The older addresses hear of the scheduled removal by
-    # a message of its own, with the link to cancel, rather than by the general alert.
+    # (threshold.security), so someone who took over a session cannot swap them all at once.
+    # The older addresses hear of the scheduled removal by a message of its own, with the
+    # link to cancel, rather than by the general alert.
     EventType(
         "account:method:removal_scheduled",
         _("Sign-in method set to be removed after a wait"),

@@ -177,16 +177,13 @@ ACCOUNT_FORMS = {
         "login": "LoginForm",
         "signup": "SignupForm",
         "set_password": "SetPasswordForm",
-        "reset_password": "ResetPasswordForm",
-        "reset_password_from_key": "ResetPasswordKeyForm",
         "reauthenticate": "ReauthenticateForm",
         "confirm_email_verification_code": "ConfirmEmailVerificationCodeForm",
-        "confirm_password_reset_code": "ConfirmPasswordResetCodeForm",
         "confirm_reauthentication_code": "ConfirmReauthenticationCodeForm",
     }.items()
 }
 # Security info's form adds the fresh-sign-in rule on top of accounts' change-password form.
-ACCOUNT_FORMS["change_password"] = "threshold.security.forms.ChangePasswordForm"
+ACCOUNT_FORMS["change_password"] = "threshold.security.forms.passwords.ChangePasswordForm"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 # An account whose address nobody verified this many hours after its sign-up is deleted
@@ -199,7 +196,6 @@ ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_RESEND = 3  # "Send a new code", up to three
 # No "use a different address" while verifying: allauth cannot offer it for the stand-in
 # process it runs for an address that already has an account, so the page would differ.
 ACCOUNT_EMAIL_VERIFICATION_SUPPORTS_CHANGE = False
-ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_MAX_EMAIL_ADDRESSES = 5
@@ -214,7 +210,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "Threshold: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 ACCOUNT_PASSWORD_INPUT_RENDER_VALUE = False
 # Our own throttle (threshold.accounts.throttle) grows delays for failed sign-ins; allauth's
-# fixed-window limits stay on for the flows it owns (codes, resets, email sends).
+# fixed-window limits stay on for the flows it owns (codes, email sends, password changes).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": False,
     "login": "60/m/ip",
@@ -222,8 +218,6 @@ ACCOUNT_RATE_LIMITS = {
     # A new code at most every 10 s (what "Send a new code" needs) and 10 an hour per address,
     # so nobody can flood someone's inbox through sign-up or resend.
     "confirm_email": "1/10s/key,10/h/key",
-    "reset_password": "20/m/ip,5/m/key",
-    "reset_password_from_key": "20/m/ip",
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "reauthenticate": "10/m/user",
@@ -242,11 +236,11 @@ MFA_ADAPTER = "threshold.security.adapter.MFAAdapter"
 # A passkey has no secret to guess, and checking one costs about 0.1 ms.
 MFA_RATE_LIMITS = {"webauthn_login": "60/m/ip"}
 MFA_FORMS = {
-    "activate_totp": "threshold.security.forms.AuthenticatorAppForm",
-    "add_webauthn": "threshold.security.forms.AddPasskeyForm",
-    "login_webauthn": "threshold.security.forms.PasskeySignInForm",
-    "reauthenticate": "threshold.security.forms.CodeReauthenticateForm",
-    "reauthenticate_webauthn": "threshold.security.forms.PasskeyReauthenticateForm",
+    "activate_totp": "threshold.security.forms.methods.AuthenticatorAppForm",
+    "add_webauthn": "threshold.security.forms.passkeys.AddPasskeyForm",
+    "login_webauthn": "threshold.security.forms.passkeys.PasskeySignInForm",
+    "reauthenticate": "threshold.security.forms.challenge.CodeReauthenticateForm",
+    "reauthenticate_webauthn": "threshold.security.forms.passkeys.PasskeyReauthenticateForm",
 }
 MFA_TOTP_ISSUER = "Threshold"
 # One 30-second step either side, for phones whose clock drifts; a used code stays

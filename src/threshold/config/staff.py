@@ -3,9 +3,9 @@
 SECURITY: the staff admin can hand any account to someone else (an approved recovery), so
 it has no sign-in of its own. Its login and logout pages are the portal's, where every
 throttle, the second step and the unfamiliar-sign-in rules apply; a session opens it only
-when it proved a passkey or security key (``security.selectors.staff_access``), and every
+when it proved a passkey or security key (``security.selectors.sign_in.staff_access``), and every
 change made here needs that proof again from the last 10 minutes
-(``security.selectors.staff_change_is_fresh``). Each change is recorded on the operator's
+(``security.selectors.sign_in.staff_change_is_fresh``). Each change is recorded on the operator's
 Recent activity and on the account it touched.
 """
 
@@ -32,7 +32,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from threshold.activity.services import record_staff_change
-from threshold.security import selectors as security_selectors
+from threshold.security.selectors.sign_in import fresh_sign_in_seconds, staff_access, staff_change_is_fresh
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -104,7 +104,7 @@ class StaffAdminSite(admin.AdminSite):
         super().register(model_or_iterable, base, **options)
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return security_selectors.staff_access(request, request.user).allowed
+        return staff_access(request, request.user).allowed
 
     def admin_view(self, view: ViewT, cacheable: bool = False) -> ViewT:
         def inner(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -126,7 +126,7 @@ class StaffAdminSite(admin.AdminSite):
             return None  # the portal's sign-out, for whoever is signed in
         if not request.user.is_authenticated:
             return _to_sign_in(request.get_full_path())
-        decision = security_selectors.staff_access(request, request.user)
+        decision = staff_access(request, request.user)
         if not decision.allowed:
             return render(
                 request,
@@ -134,7 +134,7 @@ class StaffAdminSite(admin.AdminSite):
                 {"message": decision.message, "reason": decision.reason_code},
                 status=403,
             )
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not security_selectors.staff_change_is_fresh(
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not staff_change_is_fresh(
             request, request.user
         ):
             # SECURITY: refused before the view runs, so nothing changes; after the passkey
@@ -145,7 +145,7 @@ class StaffAdminSite(admin.AdminSite):
                     "For your security, confirm it's you with your passkey or security key: changes in the "
                     "staff admin need one from the last %(minutes)d minutes. Nothing was changed."
                 )
-                % {"minutes": security_selectors.fresh_sign_in_seconds() // 60},
+                % {"minutes": fresh_sign_in_seconds() // 60},
             )
             return redirect(
                 reverse("mfa_reauthenticate_webauthn") + "?" + urlencode({"next": self._back(request)})

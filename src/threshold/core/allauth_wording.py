@@ -4,7 +4,7 @@ allauth ships its own translations, but its Spanish says "usted" and "autenticac
 factores" where the portal says "tú" and "verificación en dos pasos". A string listed here is
 extracted by makemessages into our catalogue (locale/), and Django prefers the catalogues in
 LOCALE_PATHS to an app's own, so a person reads the portal's wording on allauth's pages too
-(sign-in, sign-up, password reset, sessions) and in its mails (the sign-up code).
+(sign-in, sign-up, sessions) and in its mails (the sign-up code).
 
 Each msgid must be allauth's exactly (allauth/locale/es/LC_MESSAGES/django.po has them); one
 that allauth later rewords simply falls back to allauth's translation. Nothing imports this.
@@ -23,10 +23,8 @@ ALLAUTH_WORDING = (
     gettext_noop("Incorrect password."),
     gettext_noop("Invalid or expired key."),
     gettext_noop("Invalid login."),
-    gettext_noop("The password reset token was invalid."),
     gettext_noop("You cannot add more than %d email addresses."),
     gettext_noop("Too many failed login attempts. Try again later."),
-    gettext_noop("The email address is not assigned to any user account."),
     gettext_noop("Your primary email address must be verified."),
     gettext_noop("Please select only one."),
     gettext_noop("The new value must be different from the current one."),
@@ -54,8 +52,6 @@ ALLAUTH_WORDING = (
     gettext_noop("Request new code"),
     gettext_noop("Alternative options"),
     gettext_noop("Sign In"),
-    gettext_noop("Password Reset"),
-    gettext_noop("Enter Password Reset Code"),
     gettext_noop(
         "You are receiving this email because you or someone else tried to signup for an\naccount using email address:\n\n%(email)s\n\nHowever, an account using that email address already exists.  In case you have\nforgotten about this, please use the password forgotten procedure to recover\nyour account:\n\n%(password_reset_url)s"
     ),
@@ -67,8 +63,6 @@ ALLAUTH_WORDING = (
         "If you do not recognize this change then please take proper security precautions immediately. The change to your account originates from:\n\n- IP address: %(ip)s\n- Browser: %(user_agent)s\n- Date: %(timestamp)s"
     ),
     gettext_noop("This mail can be safely ignored if you did not initiate this action."),
-    gettext_noop("Your password reset code is listed below. Please enter it in your open browser window."),
-    gettext_noop("Password Reset Code"),
     gettext_noop(
         "You are receiving this email because you, or someone else, tried to access an account with email %(email)s. However, we do not have any record of such an account in our database."
     ),
@@ -96,19 +90,6 @@ ALLAUTH_WORDING = (
     gettext_noop("Password successfully set."),
     gettext_noop("Primary email address set."),
     gettext_noop("Change Password"),
-    gettext_noop(
-        "Forgotten your password? Enter your email address below, and we'll send you an email allowing you to reset it."
-    ),
-    gettext_noop("Reset My Password"),
-    gettext_noop("Please contact us if you have any trouble resetting your password."),
-    gettext_noop(
-        "We have sent you an email. If you have not received it please check your spam folder. Otherwise contact us if you do not receive it in a few minutes."
-    ),
-    gettext_noop("Bad Token"),
-    gettext_noop(
-        'The password reset link was invalid, possibly because it has already been used.  Please request a <a href="%(passwd_reset_url)s">new password reset</a>.'
-    ),
-    gettext_noop("Your password is now changed."),
     gettext_noop("Set Password"),
     gettext_noop("Enter your password:"),
     gettext_noop("Signup"),

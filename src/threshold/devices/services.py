@@ -78,8 +78,8 @@ def note_sign_in_device(*, request: HttpRequest | None, user: Any) -> Device | N
 
 def _link_trust(*, request: HttpRequest, user: Any, device: Device) -> None:
     """Tie the 2-step verification trust this browser holds (or was just given) to the device."""
-    from threshold.security import selectors as security_selectors
     from threshold.security.models import TrustedDevice
+    from threshold.security.selectors.trusted_devices import trusted_device_for
 
     trusted = []
     before = getattr(request, "_threshold_session_key_before", None)
@@ -87,7 +87,7 @@ def _link_trust(*, request: HttpRequest, user: Any, device: Device) -> None:
         # Trust given at this sign-in's challenge is stored under the session key the
         # browser had before signing in rotated it.
         trusted += list(TrustedDevice.objects.filter(user=user, session_key=before, revoked_at__isnull=True))
-    held = security_selectors.trusted_device_for(request, user)
+    held = trusted_device_for(request, user)
     if held is not None:
         trusted.append(held)
     for item in trusted:
@@ -215,8 +215,8 @@ def remove_device(*, user: Any, request: HttpRequest | None, public_id: Any) -> 
     in an emergency the person must be able to do it at once. The sessions are deleted
     from the shared store, so every app process sees them gone on the device's next request.
     """
-    from threshold.security import services as security_services
     from threshold.security.models import TrustedDevice
+    from threshold.security.services.trusted_devices import revoke_trusted_device
 
     policies.require(user, Action.DEVICE_REMOVE, request=request)
     current = request.session.session_key if request is not None and hasattr(request, "session") else None
@@ -233,9 +233,7 @@ def remove_device(*, user: Any, request: HttpRequest | None, public_id: Any) -> 
             ended += 1
         trust_ended = 0
         for trusted in TrustedDevice.objects.filter(device_link__device=device, revoked_at__isnull=True):
-            trust_ended += int(
-                security_services.revoke_trusted_device(user=user, request=request, device=trusted)
-            )
+            trust_ended += int(revoke_trusted_device(user=user, request=request, device=trusted))
         record_event(
             "account:device:remove",
             user=user,
@@ -263,7 +261,7 @@ def lock_account(*, user: Any, request: HttpRequest | None) -> int:
     takes access away, and whoever holds the account's email can undo it with a password
     reset, which is also how the owner gets back in.
     """
-    from threshold.security import services as security_services
+    from threshold.security.services.trusted_devices import forget_trusted_devices
 
     policies.require(user, Action.ACCOUNT_LOCK, request=request)
     with transaction.atomic():
@@ -272,7 +270,7 @@ def lock_account(*, user: Any, request: HttpRequest | None) -> int:
         for session in UserSession.objects.filter(user=user):
             session.end()
             ended += 1
-        revoked = security_services.forget_trusted_devices(user=user, request=request)
+        revoked = forget_trusted_devices(user=user, request=request)
         if locked:
             record_event(
                 "account:lock",

@@ -73,10 +73,6 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_premium(self) -> bool:
-        return self.licence == LicenceTier.PREMIUM
-
 
 class Membership(models.Model):
     """A person's place in an organisation: the home one (it owns the work account) or as a guest."""

@@ -282,14 +282,6 @@ def unfamiliar_sign_in_rule(user: Any) -> str:
     return policy.unfamiliar_sign_in
 
 
-def retention_days(organization: Organization | None) -> int | None:
-    """Longer sign-in activity retention for the organisation's members (Premium), or None."""
-    policy = policy_of(organization)
-    if policy is None or not licences.has_feature(organization, licences.Feature.LONG_RETENTION):
-        return None
-    return policy.activity_retention_days
-
-
 def longer_retention() -> dict[int, int]:
     """Organisation id -> days, for Premium organisations that keep sign-ins longer than the default."""
     from django.conf import settings
@@ -343,8 +335,8 @@ def pending_enrolment(user: Any) -> Enrolment | None:
         return asked
     if not (policy.require_two_step or policy.require_passkey_for_admins):
         return None
-    from threshold.security import selectors as security_selectors
     from threshold.security.models import MethodKind, SignInMethod
+    from threshold.security.selectors.methods import two_step_required
 
     deadline = _grace_start(user, organization, policy) + timedelta(days=policy.two_step_grace_days)
     if (
@@ -359,7 +351,7 @@ def pending_enrolment(user: Any) -> Enrolment | None:
             _("%(org)s asks its admins to sign in with a passkey, which can't be phished.")
             % {"org": organization.name},
         )
-    if policy.require_two_step and not security_selectors.two_step_required(user):
+    if policy.require_two_step and not two_step_required(user):
         return Enrolment(
             "two_step",
             organization,
@@ -382,13 +374,10 @@ def methods_reset_enrolment(user: Any, organization: Organization) -> Enrolment 
     )
     if since is None:
         return None
-    from threshold.security import selectors as security_selectors
     from threshold.security.models import SignInMethod
+    from threshold.security.selectors.methods import two_step_required
 
-    if (
-        security_selectors.two_step_required(user)
-        and SignInMethod.objects.filter(user=user, created_at__gte=since).exists()
-    ):
+    if two_step_required(user) and SignInMethod.objects.filter(user=user, created_at__gte=since).exists():
         return None
     return Enrolment(
         "two_step",
@@ -440,16 +429,17 @@ def unfamiliar_sign_in_held(*, request: HttpRequest | None, user: Any) -> bool:
 def _second_step_rule_applies(request: HttpRequest | None, user: Any, *, has_method: bool) -> bool:
     if request is None or unfamiliar_sign_in_rule(user) != UnfamiliarSignIn.SECOND_STEP:
         return False
-    from threshold.security import selectors as security_selectors
+    from threshold.security.selectors.methods import second_step_methods
+    from threshold.security.selectors.sign_in import VOUCHED_RESETS, sign_in_proven_by
 
-    if security_selectors.second_step_methods(user).exists() != has_method:
+    if second_step_methods(user).exists() != has_method:
         return False
-    if not has_method and security_selectors.sign_in_proven_by(request) in security_selectors.VOUCHED_RESETS:
+    if not has_method and sign_in_proven_by(request) in VOUCHED_RESETS:
         return False  # the admins' pass (or a completed account recovery) is the way out
     return _unfamiliar(request, user)
 
 
-# --- Admin console (issue 6 §4) ------------------------------------------------------------------
+# --- Admin console --------------------------------------------------------------------------------
 
 
 class ConsoleAction(StrEnum):
@@ -483,7 +473,7 @@ _HELPDESK_ACTIONS = frozenset(
     }
 )
 
-# The one table of what each role may do in the console (issue 6 §1): a helpdesk admin
+# The one table of what each role may do in the console: a helpdesk admin
 # resets passwords and methods, revokes sessions, issues passes and blocks sign-in; a
 # global admin does everything, including policies, branding, members and other admins.
 ROLE_ACTIONS: dict[str, frozenset[ConsoleAction]] = {

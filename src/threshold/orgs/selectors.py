@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
-
 from threshold.orgs import licences
 from threshold.orgs.models import Membership, Organization
 
@@ -23,19 +21,6 @@ def membership(user: Any, organization: Organization) -> Membership | None:
 def membership_by_public_id(user: Any, public_id: Any) -> Membership | None:
     """One of the person's own memberships (None for anyone else's)."""
     return Membership.objects.filter(user=user, public_id=public_id).select_related("organization").first()
-
-
-def members_of(organization: Organization, *, search: str = "") -> QuerySet[Membership]:
-    """The organisation's memberships (for the admin console), never another organisation's."""
-    rows = Membership.objects.filter(organization=organization).select_related("user")
-    if search:
-        rows = rows.filter(
-            Q(user__email__icontains=search)
-            | Q(user__given_name__icontains=search)
-            | Q(user__family_name__icontains=search)
-            | Q(user__display_name__icontains=search)
-        )
-    return rows.order_by("user__email")
 
 
 def organization_for_domain(domain: str) -> Organization | None:

@@ -36,7 +36,7 @@ from threshold.core.decisions import Decision
 from threshold.core.errors import PolicyDenied
 from threshold.core.mail import send_templated_mail
 from threshold.orgs import licences
-from threshold.orgs.models import ADMIN_ROLES, Invitation, Membership, Organization, OrganizationPolicy, Role
+from threshold.orgs.models import Invitation, Membership, Organization, OrganizationPolicy, Role
 from threshold.orgs.policies import contact_sentence
 from threshold.orgs.tasks import deliver_held_sign_in_notice
 
@@ -509,10 +509,6 @@ def leave_organization(*, user: Any, request: HttpRequest | None, membership: Me
             request=request,
             details={"organization": membership.organization.name},
         )
-
-
-def is_admin_role(role: str) -> bool:
-    return role in ADMIN_ROLES
 
 
 def note_blocked_sign_in(*, user: Any, request: HttpRequest | None) -> None:

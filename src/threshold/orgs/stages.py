@@ -16,7 +16,7 @@ class UnfamiliarSignInStage(LoginStage):
 
     It runs after the password (so it tells nothing to someone who does not know it) and
     before the second step; "ask for a second step" is answered by the two-step stage
-    itself (security.services.second_step_needed asks ``policies``).
+    itself (security.services.challenge.second_step_needed asks ``policies``).
     """
 
     key = "threshold_unfamiliar_sign_in"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import salted_hmac
 
 # Crockford's base32 without the letters people mistake for digits (i, l, o, u), in capitals:
 # a pass may be read out over the telephone by whoever issued it.
@@ -40,7 +40,3 @@ def hash_access_pass(*, user_id: int, normalized: str) -> str:
     """
     message = f"{user_id}:{normalized}"
     return salted_hmac("threshold.recovery.access_pass", message, algorithm="sha256").hexdigest()
-
-
-def access_pass_matches(*, stored_hash: str, user_id: int, normalized: str) -> bool:
-    return constant_time_compare(stored_hash, hash_access_pass(user_id=user_id, normalized=normalized))

@@ -30,8 +30,8 @@ from threshold.recovery.models import (
     RecoveryKind,
     TemporaryAccessPass,
 )
-from threshold.security import selectors as security_selectors
 from threshold.security.models import MethodKind, RecoveryCode, SecuritySettings, SignInMethod
+from threshold.security.selectors.challenge import SecondStepOption, second_step_options
 
 
 @dataclass(frozen=True)
@@ -338,7 +338,7 @@ def is_reset_target(user: Any, target: str) -> bool:
     return PhoneNumber.objects.filter(user=user, number=target, verified_at__isnull=False).exists()
 
 
-def reset_second_step_options(user: Any, flow: ResetFlow) -> list[security_selectors.SecondStepOption]:
+def reset_second_step_options(user: Any, flow: ResetFlow) -> list[SecondStepOption]:
     """The account's ways to prove it's them besides the reset code.
 
     SECURITY: the phone that received the reset code is not offered: a second code to the
@@ -346,7 +346,7 @@ def reset_second_step_options(user: Any, flow: ResetFlow) -> list[security_selec
     """
     return [
         option
-        for option in security_selectors.second_step_options(user)
+        for option in second_step_options(user)
         if not (
             option.kind == MethodKind.TEXT_MESSAGE
             and option.method is not None

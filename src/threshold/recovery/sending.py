@@ -34,7 +34,7 @@ from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.recovery import selectors
-from threshold.security import selectors as security_selectors
+from threshold.security.selectors.methods import masked_number
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def send_password_reset_code(
         return False  # an organisation that resets passwords itself: nothing is sent, as for anyone else
     purpose = VerificationPurpose.PASSWORD_RESET
     by_email = phone_codes.is_email(target)
-    shown = target if by_email else security_selectors.masked_number(target)
+    shown = target if by_email else masked_number(target)
     details = {"email": target} if by_email else {"number": shown}
     ip = context.ip
     with transaction.atomic():

@@ -76,13 +76,17 @@ from threshold.recovery.models import (
     TemporaryAccessPass,
 )
 from threshold.recovery.sending import code_minutes
-from threshold.security import selectors as security_selectors
-from threshold.security import services as security_services
 from threshold.security import throttle as security_throttle
 from threshold.security import webauthn
 from threshold.security.models import MethodKind
-from threshold.security.selectors import SIGN_IN_PROVEN_BY
-from threshold.security.services import ensure_fresh_sign_in
+from threshold.security.selectors.challenge import SecondStepOption
+from threshold.security.selectors.methods import masked_number, two_step_required
+from threshold.security.selectors.sign_in import SIGN_IN_PROVEN_BY
+from threshold.security.services.errors import Refused
+from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
+from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
+from threshold.security.services.passwords import note_password_reset
+from threshold.security.services.recovery_codes import use_recovery_code
 
 logger = logging.getLogger(__name__)
 
@@ -661,7 +665,7 @@ def use_password_reset_link(*, request: HttpRequest, token: str) -> bool:
 
 def _needs_second_method(user: Any) -> bool:
     """Two-step verification is on, or the person's organisation wants two methods for a reset."""
-    return security_selectors.two_step_required(user) or policies.reset_methods_required(user) >= 2
+    return two_step_required(user) or policies.reset_methods_required(user) >= 2
 
 
 def reset_needs_second_step(flow: selectors.ResetFlow) -> bool:
@@ -683,7 +687,7 @@ def _proven_user(flow: selectors.ResetFlow) -> User:
 
 
 def send_reset_second_step_text(
-    *, request: HttpRequest, flow: selectors.ResetFlow, option: security_selectors.SecondStepOption
+    *, request: HttpRequest, flow: selectors.ResetFlow, option: SecondStepOption
 ) -> None:
     """Text a code to a phone method of the account other than the one the reset code went to."""
     user = _proven_user(flow)
@@ -711,7 +715,7 @@ def send_reset_second_step_text(
                 user=user,
                 request=request,
                 method=MethodKind.TEXT_MESSAGE,
-                details={"number": security_selectors.masked_number(number), "step": "second_step"},
+                details={"number": masked_number(number), "step": "second_step"},
             )
             with translation.override(user.locale):
                 body = gettext(
@@ -731,7 +735,7 @@ def verify_reset_second_step(
     *,
     request: HttpRequest,
     flow: selectors.ResetFlow,
-    option: security_selectors.SecondStepOption,
+    option: SecondStepOption,
     code: str = "",
     credential: Any = None,
 ) -> None:
@@ -748,7 +752,7 @@ def verify_reset_second_step(
     ok = False
     if option.kind == "recovery_code":
         # Quiet: the reset's own alert, to every verified address, says what was done.
-        spent = security_services.use_recovery_code(user=user, request=request, code=code, quiet=True)
+        spent = use_recovery_code(user=user, request=request, code=code, quiet=True)
         ok = spent is not None
     elif option.kind == MethodKind.PASSKEY:
         ok = _check_reset_passkey(request=request, user=user, credential=credential)
@@ -776,7 +780,7 @@ def verify_reset_second_step(
         if form.is_valid():
             ok = True
             form.authenticator.record_usage()
-            security_services.note_authenticator_used(authenticator=form.authenticator)
+            note_authenticator_used(authenticator=form.authenticator)
     if not ok:
         record_event(
             "account:password:reset:second_step:failure",
@@ -798,13 +802,13 @@ def _check_reset_passkey(*, request: HttpRequest, user: Any, credential: Any) ->
         return False
     authenticator, response = answer
     try:
-        security_services.check_passkey_counter(
+        check_passkey_counter(
             request=request, authenticator=authenticator, counter=webauthn.signature_counter(response)
         )
-    except security_services.Refused:
+    except Refused:
         return False
     authenticator.record_usage()
-    security_services.note_authenticator_used(authenticator=authenticator)
+    note_authenticator_used(authenticator=authenticator)
     return True
 
 
@@ -834,7 +838,7 @@ def complete_password_reset(*, request: HttpRequest, flow: selectors.ResetFlow, 
             )
         user.set_password(password)
         user.save(update_fields=["password", "password_changed_at", "must_change_password"])
-        ended, forgotten = security_services.note_password_reset(request=request, user=user)
+        ended, forgotten = note_password_reset(request=request, user=user)
         record_event(
             "account:password:reset",
             user=user,
@@ -1105,7 +1109,7 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
 
 # --- Account recovery ------------------------------------------------------------------------------
 #
-# Two ways back into an account whose sign-in methods are gone (issue 5 §2):
+# Two ways back into an account whose sign-in methods are gone:
 #
 # * waiting period: the person proves a verified email address AND a verified phone number
 #   of the account with one-time codes; the recovery then waits THRESHOLD_RECOVERY_WAIT_DAYS
@@ -1556,7 +1560,6 @@ def complete_account_recovery(
     row lock and conditional update mean a recovery completes at most once.
     """
     from threshold.devices.services import unlock_account
-    from threshold.security.services import note_password_reset
 
     now = timezone.now()
     with transaction.atomic():

@@ -48,12 +48,16 @@ from threshold.recovery.forms import (
     ResetStartForm,
 )
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryKind, RecoveryStatus
-from threshold.security import selectors as security_selectors
-from threshold.security import services as security_services
 from threshold.security import webauthn
 from threshold.security.models import MethodKind
-from threshold.security.selectors import signed_in_recently
-from threshold.security.views import keep_new_codes
+from threshold.security.selectors.methods import (
+    addable_kinds,
+    has_authenticator_app,
+    phones_for_text_messages,
+)
+from threshold.security.selectors.sign_in import signed_in_recently
+from threshold.security.services.recovery_codes import generate_recovery_codes
+from threshold.security.views.recovery_codes import keep_new_codes
 
 SESSION_CLOSES_AT = "threshold.recovery.closes_at"
 
@@ -417,11 +421,11 @@ def set_up(request: HttpRequest) -> HttpResponse:
         {
             "progress": progress,
             "pass_until": selectors.access_pass_session_until(request),
-            "kinds": security_selectors.addable_kinds(user),
+            "kinds": addable_kinds(user),
             "method_kinds": MethodKind,
-            "phones": security_selectors.phones_for_text_messages(user).exists(),
+            "phones": phones_for_text_messages(user).exists(),
             "via_pass": progress.via == selectors.ACCESS_PASS,
-            "has_authenticator_app": security_selectors.has_authenticator_app(user),
+            "has_authenticator_app": has_authenticator_app(user),
         },
     )
 
@@ -430,7 +434,7 @@ def set_up(request: HttpRequest) -> HttpResponse:
 @require_POST
 def set_up_codes(request: HttpRequest) -> HttpResponse:
     try:
-        codes = security_services.generate_recovery_codes(user=request.user, request=request)
+        codes = generate_recovery_codes(user=request.user, request=request)
     except FreshSignInRequired as exc:
         messages.info(request, exc.message)
         return redirect(

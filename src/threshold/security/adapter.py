@@ -17,7 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from threshold.core import crypto
 from threshold.core.context import context_of
-from threshold.security import services, totp
+from threshold.security import totp
+from threshold.security.services import fresh_sign_in
+from threshold.security.services.methods import can_remove_authenticator
 
 # Bound to every value allauth.mfa stores through the adapter (threshold.core.crypto).
 MFA_PURPOSE = "mfa"
@@ -57,7 +59,7 @@ class MFAAdapter(DefaultMFAAdapter):
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         """The last-method guard and organisation policy, for allauth's own pages."""
-        return services.can_remove_authenticator(authenticator, request=context.request)
+        return can_remove_authenticator(authenticator, request=context.request)
 
 
 def login_stages(stages: list[str]) -> list[str]:
@@ -68,4 +70,4 @@ def login_stages(stages: list[str]) -> list[str]:
 
 def reauthentication_required(**kwargs: Any) -> bool:
     """A sensitive change needs a sign-in within the last 10 minutes, whichever app asks."""
-    return services.reauthentication_required(context.request)
+    return fresh_sign_in.reauthentication_required(context.request)

@@ -1,6 +1,6 @@
 """Re-encrypting the stored authenticator-app secrets under the newest encryption key.
 
-A service module of its own (security/services.py is the writer of everything a person
+A service module of its own (security/services/ is the writer of everything a person
 does; this is the one thing an operator does to every account at once).
 """
 

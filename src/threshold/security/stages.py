@@ -8,7 +8,7 @@ from allauth.account.stages import LoginStage, LoginStageController
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from threshold.security import services
+from threshold.security.services.challenge import second_step_needed
 
 
 class TwoStepStage(LoginStage):
@@ -28,7 +28,7 @@ class TwoStepStage(LoginStage):
             from threshold.devices.adapter import refuse_locked
 
             return refuse_locked(self.request, user), False
-        if user is None or not services.second_step_needed(request=self.request, user=user):
+        if user is None or not second_step_needed(request=self.request, user=user):
             return None, True
         return HttpResponseRedirect(reverse(self.urlname)), True
 

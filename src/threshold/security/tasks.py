@@ -7,10 +7,10 @@ from django.tasks import task
 
 @task()
 def apply_due_removals() -> int:
-    """Remove every sign-in method whose wait has ended (see ``services.apply_due_removals``).
+    """Remove every sign-in method whose wait has ended (see ``services.removal_wait.apply_due_removals``).
 
     Enqueue it daily from a scheduler, or run ``threshold apply_due_removals`` from cron.
     """
-    from threshold.security.services import apply_due_removals as apply_due
+    from threshold.security.services.removal_wait import apply_due_removals as apply_due
 
     return apply_due()

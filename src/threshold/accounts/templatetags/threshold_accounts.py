@@ -17,9 +17,9 @@ def password_rules() -> list[str]:
 
 @register.simple_tag
 def code_minutes(purpose: str) -> int:
-    """How many minutes a code sent for ``purpose`` ("email", "reset" or "login") stays valid."""
-    seconds = {
-        "reset": account_settings.PASSWORD_RESET_BY_CODE_TIMEOUT,
-        "login": account_settings.LOGIN_BY_CODE_TIMEOUT,
-    }.get(purpose, account_settings.EMAIL_VERIFICATION_BY_CODE_TIMEOUT)
+    """How many minutes a code sent for ``purpose`` ("email" or "login") stays valid."""
+    if purpose == "login":
+        seconds = account_settings.LOGIN_BY_CODE_TIMEOUT
+    else:
+        seconds = account_settings.EMAIL_VERIFICATION_BY_CODE_TIMEOUT
     return max(1, seconds // 60)

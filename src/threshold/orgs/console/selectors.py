@@ -32,7 +32,7 @@ from threshold.orgs.models import ADMIN_ROLES, Membership, Organization, Role
 from threshold.orgs.policies import methods_reset_enrolment
 from threshold.recovery.models import TemporaryAccessPass
 from threshold.security.models import SecuritySettings, SignInMethod
-from threshold.security.selectors import recovery_codes_left, sign_in_methods
+from threshold.security.selectors.methods import recovery_codes_left, sign_in_methods
 
 MEMBERS_PER_PAGE = 50
 EVENTS_PER_PAGE = 50

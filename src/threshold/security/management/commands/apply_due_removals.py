@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from threshold.security.services import apply_due_removals
+from threshold.security.services.removal_wait import apply_due_removals
 
 
 class Command(BaseCommand):

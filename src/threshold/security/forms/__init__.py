@@ -1,0 +1,1 @@
+"""The security forms (validation only), one module per use case; allauth's are named in settings."""

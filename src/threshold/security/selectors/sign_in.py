@@ -1,0 +1,167 @@
+"""How and when this session signed in: a recent sign-in, a passkey, the staff admin's bar."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from allauth.account.authentication import get_authentication_records
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from threshold.core.decisions import Decision
+from threshold.security.models import MethodKind, SignInMethod
+from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY
+from threshold.security.selectors.methods import sign_in_methods_of_kind
+from threshold.security.selectors.trusted_devices import uuids
+
+# Set by other flows on a session that already waited or was vouched for by an admin (a
+# completed account recovery, a Temporary Access Pass sign-in): its removals need no wait.
+RESET_BY_SESSION_KEY = "threshold.security_reset_by"
+VOUCHED_RESETS = frozenset({"access_pass", "account_recovery"})
+
+
+def vouched_reset(request: HttpRequest | None) -> str:
+    """ "access_pass" or "account_recovery" when this session came from one; else ""."""
+    if request is None or not hasattr(request, "session"):
+        return ""
+    value = request.session.get(RESET_BY_SESSION_KEY)
+    return str(value) if value in VOUCHED_RESETS else ""
+
+
+def fresh_sign_in_seconds() -> int:
+    return int(settings.ACCOUNT_REAUTHENTICATION_TIMEOUT)
+
+
+def last_authenticated_at(request: HttpRequest, user: Any) -> float | None:
+    """When this session last proved who it is (a sign-in or a re-sign-in, any method)."""
+    records = get_authentication_records(request, user)
+    times = [float(r["at"]) for r in records if isinstance(r, dict) and isinstance(r.get("at"), int | float)]
+    return max(times) if times else None
+
+
+def signed_in_recently(request: HttpRequest, user: Any) -> bool:
+    from threshold.recovery.selectors import access_pass_session_live
+
+    if access_pass_session_live(request):
+        # SECURITY: a Temporary Access Pass is itself the fresh proof, for as long as the
+        # pass works; its session reaches only the pages that set up sign-in methods
+        # (threshold.recovery.middleware), so this opens nothing else.
+        return True
+    at = last_authenticated_at(request, user)
+    return at is not None and 0 <= time.time() - at < fresh_sign_in_seconds()
+
+
+# The request attribute (never a session key) naming what proved this sign-in when it was
+# not a password: set by threshold.recovery for the one request that signs in with a pass.
+SIGN_IN_PROVEN_BY = "threshold_sign_in_proven_by"
+
+
+def sign_in_proven_by(request: HttpRequest | None) -> str:
+    return str(getattr(request, SIGN_IN_PROVEN_BY, "") or "")
+
+
+def used_passwordless_passkey(request: HttpRequest, user: Any) -> bool:
+    """Whether this sign-in began with a passkey alone, which already is two factors."""
+    return any(
+        r.get("method") == "mfa" and r.get("passwordless") for r in get_authentication_records(request, user)
+    )
+
+
+def passkey_proven_at(request: HttpRequest | None, user: Any) -> float | None:
+    """When this session last proved one of ``user``'s passkeys or security keys, or None.
+
+    Three proofs count: signing in with a passkey alone, a passkey as the second step after
+    the password (our note, ``services.challenge.verify_second_step``), and confirming it's you with a
+    passkey at a re-sign-in (allauth's record). An authenticator app, a text message, a
+    recovery code, a Temporary Access Pass or an account recovery never do: none of them is
+    bound to this site's address, so a look-alike site could relay them.
+    """
+    if request is None or not hasattr(request, "session") or user is None or user.pk is None:
+        return None
+    times: list[float] = []
+    note = request.session.get(SECOND_STEP_SESSION_KEY)
+    if (
+        isinstance(note, dict)
+        and note.get("user") == str(user.pk)
+        and isinstance(note.get("at"), int | float)
+    ):
+        ids = uuids([str(note.get("method") or "")])
+        if ids and SignInMethod.objects.filter(user=user, public_id=ids[0], kind=MethodKind.PASSKEY).exists():
+            times.append(float(note["at"]))
+    used = {
+        record["id"]: float(record["at"])
+        for record in get_authentication_records(request, user)
+        if isinstance(record, dict)
+        and record.get("method") == "mfa"
+        and record.get("type") == "webauthn"
+        and isinstance(record.get("id"), int)
+        and isinstance(record.get("at"), int | float)
+    }
+    if used:
+        kept = SignInMethod.objects.filter(
+            user=user, kind=MethodKind.PASSKEY, authenticator_id__in=list(used)
+        ).values_list("authenticator_id", flat=True)
+        times.extend(used[pk] for pk in kept if pk is not None)
+    return max(times) if times else None
+
+
+def staff_access(request: HttpRequest, user: Any) -> Decision:
+    """Whether this session may open the staff admin (``/staff/``), and if not, what to do.
+
+    SECURITY: the staff admin can hand any account to someone else (an approved recovery),
+    so a password is never enough: the account needs a passkey or security key, and this
+    session must have proved it, whatever the person's two-step switch says. A session from
+    a Temporary Access Pass or an account recovery is refused however it continued, as the
+    pass or the recovery stood in for the methods that were lost.
+    """
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return Decision.deny("not_staff", str(_("This page is for Threshold's staff.")))
+    if vouched_reset(request):
+        return Decision.deny(
+            "vouched_session",
+            str(
+                _(
+                    "You signed in with a Temporary Access Pass or an account recovery. Sign out, then sign in "
+                    "again with your passkey or security key to open the staff admin."
+                )
+            ),
+        )
+    if not sign_in_methods_of_kind(user, MethodKind.PASSKEY).exists():
+        return Decision.deny(
+            "no_passkey",
+            str(
+                _(
+                    "The staff admin needs a passkey or security key on your account. Add one on Security info, "
+                    "then sign in with it."
+                )
+            ),
+        )
+    if passkey_proven_at(request, user) is None:
+        return Decision.deny(
+            "not_proven_by_passkey",
+            str(
+                _(
+                    "The staff admin needs a sign-in with your passkey or security key, and this one was made "
+                    "without it. Confirm it's you with your passkey to continue."
+                )
+            ),
+        )
+    return Decision.allow()
+
+
+def staff_change_is_fresh(request: HttpRequest, user: Any) -> bool:
+    """Whether this session proved a passkey within the fresh-sign-in window (10 minutes).
+
+    Every staff change needs it: a signed-in browser left open, or a copied session cookie,
+    must not be enough to approve a recovery or change an account. The passkey alone is
+    enough to confirm: it is the method a look-alike site cannot relay, and the session
+    already proved two steps when it signed in (``staff_access``).
+    """
+    at = passkey_proven_at(request, user)
+    return (
+        at is not None
+        and 0 <= time.time() - at < fresh_sign_in_seconds()
+        and signed_in_recently(request, user)
+    )

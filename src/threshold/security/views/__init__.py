@@ -1,0 +1,1 @@
+"""The security pages, one module per use case; ``security/urls.py`` names each view."""

@@ -1,0 +1,172 @@
+"""A removal that waits: confirming it, cancelling it, and "This wasn't me"."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from threshold.security import webauthn
+from threshold.security.forms.removal_wait import CancelRemovalForm, ConfirmCodeForm, ConfirmPasskeyForm
+from threshold.security.models import MethodKind
+from threshold.security.selectors.removal_wait import confirm_options, pending_removal, removal_by_token
+from threshold.security.services.errors import Refused
+from threshold.security.services.removal_wait import (
+    cancel_removal,
+    cancel_removals_by_link,
+    confirm_removal,
+    send_removal_confirmation_code,
+)
+from threshold.security.views.refusals import handles_refusals
+
+CANCEL_TOKEN_SESSION_KEY = "threshold.security.cancel_removal"
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+@handles_refusals
+def removal_confirm(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Prove one of the older methods, and the waiting removal happens now."""
+    user = request.user
+    removal = pending_removal(user, public_id)
+    if removal is None:
+        messages.info(request, _("That change is no longer waiting."))
+        return redirect("security_info")
+    options = confirm_options(user, removal)
+    if not options:
+        messages.error(
+            request,
+            _(
+                "None of your older sign-in methods is left to confirm with. The change happens at the end of the wait."
+            ),
+        )
+        return redirect("security_info")
+    wanted = request.POST.get("method") or request.GET.get("method") or options[0].key
+    option = next((o for o in options if o.key == wanted), options[0])
+    here = (
+        reverse("security_removal_confirm", args=[removal.public_id])
+        + "?"
+        + urlencode({"method": option.key})
+    )
+    form: ConfirmCodeForm | ConfirmPasskeyForm = (
+        ConfirmPasskeyForm() if option.kind == MethodKind.PASSKEY else ConfirmCodeForm()
+    )
+    if request.method == "POST":
+        if request.POST.get("action") == "send" and option.method is not None:
+            try:
+                send_removal_confirmation_code(
+                    user=user, request=request, removal=removal, method=option.method
+                )
+            except Refused as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("We sent a code by text message. It expires in %(minutes)d minutes.")
+                    % {"minutes": settings.PHONE_CODE_TTL // 60},
+                )
+            return redirect(here)
+        form = (
+            ConfirmPasskeyForm(request.POST)
+            if option.kind == MethodKind.PASSKEY
+            else ConfirmCodeForm(request.POST)
+        )
+        if form.is_valid():
+            try:
+                confirm_removal(
+                    user=user,
+                    request=request,
+                    removal=removal,
+                    option=option,
+                    code=form.cleaned_data.get("code", ""),
+                    credential=form.cleaned_data.get("credential"),
+                )
+            except Refused as exc:
+                if exc.code != "wrong_code" and exc.code != "throttled":
+                    raise
+                form.add_error("code" if "code" in form.fields else None, exc.message)
+            else:
+                messages.success(request, _("“%(name)s” was removed.") % {"name": removal.name})
+                return redirect("security_info")
+    return render(
+        request,
+        "security/removal_confirm.html",
+        {
+            "removal": removal,
+            "form": form,
+            "option": option,
+            "others": [o for o in options if o.key != option.key],
+            "passkey_options": (
+                webauthn.begin_second_step(request, user) if option.kind == MethodKind.PASSKEY else None
+            ),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def removal_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
+    removal = pending_removal(request.user, public_id)
+    if removal is not None and cancel_removal(user=request.user, request=request, removal=removal):
+        messages.success(request, _("The removal was cancelled: “%(name)s” stays.") % {"name": removal.name})
+    return redirect("security_info")
+
+
+@never_cache
+@require_GET
+def removal_cancel_link(request: HttpRequest, token: str) -> HttpResponse:
+    # SECURITY: the token moves into the session and the address bar loses it, so it
+    # leaks through neither the Referer header nor the browser's history; and opening the
+    # link changes nothing, because mail scanners follow links: the page asks for a POST.
+    request.session[CANCEL_TOKEN_SESSION_KEY] = token
+    return redirect("security_removal_cancel_page")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def removal_cancel_page(request: HttpRequest) -> HttpResponse:
+    """The owner's emergency brake: no sign-in needed, the link is the proof."""
+    token = str(request.session.get(CANCEL_TOKEN_SESSION_KEY, ""))
+    removal = removal_by_token(token)
+    form = CancelRemovalForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and removal is not None and removal.pending and form.is_valid():
+        done = cancel_removals_by_link(
+            token=token, request=request, sign_out_everywhere=form.cleaned_data["sign_out_everywhere"]
+        )
+        request.session.pop(CANCEL_TOKEN_SESSION_KEY, None)
+        return render(request, "security/removal_cancelled.html", {"removal": removal, "done": done})
+    return render(
+        request,
+        "security/removal_cancel.html",
+        {"removal": removal if removal is not None and removal.pending else None, "form": form},
+    )
+
+
+@never_cache
+@require_GET
+def not_me(request: HttpRequest) -> HttpResponse:
+    return render(request, "security/not_me.html")
+
+
+def tell_sessions_ended(request: HttpRequest, ended: int) -> None:
+    if ended:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)d other session was signed out.",
+                "%(count)d other sessions were signed out.",
+                ended,
+            )
+            % {"count": ended},
+        )
