@@ -13,7 +13,8 @@ from django.utils import timezone
 from tests.activity.helpers import past_sign_in
 from tests.conftest import make_user
 from threshold.activity.models import EventReport, Result, SecurityEvent, SignInAssessment, Verdict
-from threshold.activity.services import prune_events, record_event
+from threshold.activity.retention import prune_events
+from threshold.activity.services import record_event
 from threshold.activity.tasks import prune_activity
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,8 @@ from tests.activity.helpers import (
 from tests.conftest import make_user
 from threshold.activity import risk
 from threshold.activity.models import EventReport, Result, Verdict
-from threshold.activity.risk import Attempt, History, PastSignIn, Rule
+from threshold.activity.risk import Attempt, History
+from threshold.activity.types import PastSignIn, Reason, Rule
 from threshold.core.context import RequestContext
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -171,11 +172,11 @@ def test_reasons_add_up() -> None:
     ]
     assert assessment.score == 5 and assessment.unfamiliar
     stored = assessment.reasons_json()
-    assert [risk.Reason.from_json(data) for data in stored] == list(assessment.reasons)
+    assert [Reason.from_json(data) for data in stored] == list(assessment.reasons)
 
 
 def test_a_retired_rule_in_a_stored_row_is_skipped() -> None:
-    assert risk.Reason.from_json({"rule": "no_longer_a_rule"}) is None
+    assert Reason.from_json({"rule": "no_longer_a_rule"}) is None
 
 
 # --- Over the database ----------------------------------------------------------------------------

@@ -24,8 +24,9 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.conftest import Mailbox, SmsOutbox, make_user, run_worker
 from threshold.accounts.models import VerificationCode
+from threshold.activity.alerts import send_security_alert
 from threshold.activity.models import SecurityEvent
-from threshold.activity.services import record_event, send_security_alert
+from threshold.activity.services import record_event
 from threshold.core.delivery import message_id
 from threshold.core.management.commands.worker import reclaim_abandoned
 from threshold.core.models import SentMessage

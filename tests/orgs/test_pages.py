@@ -16,7 +16,8 @@ from tests.conftest import make_user
 from tests.orgs.conftest import signed_in
 from threshold.accounts.models import User
 from threshold.activity.models import SecurityEvent
-from threshold.activity.services import prune_events, record_event
+from threshold.activity.retention import prune_events
+from threshold.activity.services import record_event
 from threshold.orgs import services
 from threshold.orgs.models import LicenceTier, Membership, Organization, OrganizationPolicy, Role
 

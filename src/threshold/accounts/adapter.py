@@ -19,7 +19,7 @@ from threshold.orgs.policies import Action
 from threshold.security import adapter as security_adapter
 
 # The one list of allauth's notification mails that our security alerts replace
-# (activity.services.send_security_alert): each of these changes records a catalogued event
+# (activity.alerts.send_security_alert): each of these changes records a catalogued event
 # with notify_user, whose alert goes to every verified address with device, country and a
 # "This wasn't me" link. allauth's own goes only to the primary address; sending both would
 # mail the person twice.

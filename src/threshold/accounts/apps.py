@@ -9,7 +9,18 @@ class AccountsConfig(AppConfig):
         from django.conf import settings
         from PIL import Image
 
-        from threshold.accounts import checks  # noqa: F401  (registers the system checks)
+        # Imported here, not at the top: models and signals need the app registry ready.
+        from threshold.accounts import (
+            checks,  # noqa: F401  (registers the system checks)
+            receivers,  # noqa: F401  (connects the signal handlers)
+        )
+        from threshold.accounts.phones import phone_number_ending
+        from threshold.accounts.selectors import verified_emails
+        from threshold.activity import registry
+
+        # Security alerts go to every verified address; a phone number shows only its ending.
+        registry.register_alert_recipients(verified_emails)
+        registry.register_alert_detail("number", phone_number_ending)
 
         # SECURITY: Pillow refuses to open images over twice this many pixels
         # (DecompressionBombError); photos.prepare_photo refuses anything over it.

@@ -20,7 +20,7 @@ T = TypeVar("T")
 class HashingBusy(Exception):
     """Every hashing slot of this app process is taken and as many requests already wait for one.
 
-    Answered with 503 and Retry-After (``threshold.core.middleware.HashingBusyMiddleware``)
+    Answered with 503 and Retry-After (``threshold.accounts.middleware.HashingBusyMiddleware``)
     before any password is checked, so the answer says nothing about the password.
     """
 

@@ -22,7 +22,7 @@ from django.utils.translation import ngettext
 from threshold.accounts import codes, phones, photos, selectors, throttle
 from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.activity.models import Result
-from threshold.activity.services import record_event
+from threshold.activity.services import record_event, record_sign_in
 from threshold.core.context import context_of
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
@@ -131,7 +131,6 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     person (activity/risk.py); a sign-in with a passkey alone, or with a Temporary Access
     Pass, is recorded as one.
     """
-    from threshold.activity.services import record_sign_in
     from threshold.security.selectors.sign_in import sign_in_proven_by, used_passwordless_passkey
 
     throttle.record_success(email=user.email)

@@ -6,4 +6,4 @@ class ActivityConfig(AppConfig):
     label = "activity"
 
     def ready(self) -> None:
-        from threshold.activity import receivers  # noqa: F401  (connects the signal bridge)
+        from threshold.activity import receivers  # noqa: F401  (connects the signal handlers; app loading)

@@ -16,18 +16,14 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from django.utils import formats
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-
-from threshold.activity import catalog
+from threshold.activity import selectors
+from threshold.activity.types import PastSignIn, Reason, Rule
 from threshold.core.context import DeviceSummary, RequestContext, describe_user_agent
 
 # --- Thresholds --------------------------------------------------------------------------------
@@ -46,13 +42,6 @@ UNFAMILIAR_SCORE = 1
 EARTH_RADIUS_KM = 6371.0
 
 
-class Rule(StrEnum):
-    NEW_DEVICE = "new_device"
-    NEW_COUNTRY = "new_country"
-    IMPOSSIBLE_TRAVEL = "impossible_travel"
-    SUCCESS_AFTER_FAILURES = "success_after_failures"
-
-
 WEIGHTS: dict[Rule, int] = {
     Rule.NEW_DEVICE: 1,
     Rule.NEW_COUNTRY: 1,
@@ -62,17 +51,6 @@ WEIGHTS: dict[Rule, int] = {
 
 
 # --- What the rules look at ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PastSignIn:
-    occurred_at: datetime
-    user_agent: str
-    country: str
-
-    @property
-    def device(self) -> DeviceSummary:
-        return describe_user_agent(self.user_agent)
 
 
 @dataclass(frozen=True)
@@ -99,67 +77,12 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class Reason:
-    """One rule that fired, with the facts that make its words specific."""
-
-    rule: Rule
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def weight(self) -> int:
-        return WEIGHTS[self.rule]
-
-    def as_json(self) -> dict[str, Any]:
-        return {"rule": str(self.rule), **self.facts}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Reason | None:
-        try:
-            rule = Rule(data.get("rule", ""))
-        except ValueError:
-            return None  # a rule since retired: its rows stay, without words
-        return cls(rule, {k: v for k, v in data.items() if k != "rule"})
-
-    def text(self) -> str:
-        """The reason in words, in the active language."""
-        facts = self.facts
-        if self.rule == Rule.NEW_DEVICE:
-            return _("First sign-in from %(device)s") % {"device": facts.get("device") or _("this device")}
-        if self.rule == Rule.NEW_COUNTRY:
-            return _("First sign-in from %(country)s") % {
-                "country": catalog.country_label(facts.get("country", ""))
-            }
-        if self.rule == Rule.IMPOSSIBLE_TRAVEL:
-            minutes = int(facts.get("minutes", 0))
-            if minutes >= 120:
-                hours = minutes // 60
-                earlier = ngettext("%(count)s hour earlier", "%(count)s hours earlier", hours) % {
-                    "count": hours
-                }
-            else:
-                earlier = ngettext("%(count)s minute earlier", "%(count)s minutes earlier", minutes) % {
-                    "count": minutes
-                }
-            return _("%(km)s km from your sign-in in %(from)s %(earlier)s: faster than anyone can travel") % {
-                "km": formats.number_format(int(facts.get("km", 0)), force_grouping=True),
-                "from": catalog.country_label(facts.get("from", "")),
-                "earlier": earlier,
-            }
-        failures = int(facts.get("failures", 0))
-        return ngettext(
-            "Came after %(count)s failed attempt to sign in",
-            "Came after %(count)s failed attempts to sign in",
-            failures,
-        ) % {"count": failures}
-
-
-@dataclass(frozen=True)
 class Assessment:
     reasons: tuple[Reason, ...] = ()
 
     @property
     def score(self) -> int:
-        return sum(reason.weight for reason in self.reasons)
+        return sum(WEIGHTS[reason.rule] for reason in self.reasons)
 
     @property
     def unfamiliar(self) -> bool:
@@ -245,8 +168,6 @@ def assess(attempt: Attempt, history: History) -> Assessment:
 
 def assess_sign_in(*, user: Any, context: RequestContext, occurred_at: datetime) -> Assessment:
     """Score a successful sign-in of ``user`` against the account's history."""
-    from threshold.activity import selectors
-
     sign_ins = selectors.sign_in_history(user, limit=HISTORY_SIGN_INS)
     since = occurred_at - FAILURE_WINDOW
     if sign_ins and sign_ins[0].occurred_at > since:

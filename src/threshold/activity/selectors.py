@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from threshold.activity import catalog
 from threshold.activity.models import EventReport, Result, SecurityEvent, SignInAssessment, Verdict
-from threshold.activity.risk import PastSignIn, Reason
+from threshold.activity.types import PastSignIn, Reason
 from threshold.core.context import DeviceSummary, describe_user_agent
 
 PAGE_SIZE = 50

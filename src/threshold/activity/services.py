@@ -1,25 +1,18 @@
-"""The only writer of security events, and the security alerts some of them send."""
+"""The only writer of security events, and the answers people give about their sign-ins."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from threshold.activity import alerts, catalog, risk, selectors
+from threshold.activity import alerts, catalog, risk, selectors, tasks
 from threshold.activity.models import EventReport, Result, SecurityEvent, SignInAssessment, Verdict
-from threshold.core.context import RequestContext, context_of, country_name
-
-logger = logging.getLogger(__name__)
+from threshold.core.context import RequestContext, context_of
 
 
 def record_event(
@@ -75,127 +68,7 @@ def record_event(
 
 
 def _queue_security_alert(event_id: int) -> None:
-    from threshold.activity.tasks import deliver_security_alert
-
-    deliver_security_alert.enqueue(event_id)
-
-
-# --- Security alerts -----------------------------------------------------------------------
-
-
-def alert_recipients(event: SecurityEvent) -> list[str]:
-    """Every verified address of the account, and a verified address that was just removed.
-
-    Unverified addresses are never mailed: they may not belong to the account holder.
-    """
-    from threshold.accounts.selectors import verified_emails
-
-    recipients = verified_emails(event.user) if event.user is not None else []
-    removed = str(event.details.get("email", ""))
-    if event.code == "account:email:remove" and event.details.get("was_verified") and removed:
-        recipients.append(removed)
-    unique: dict[str, str] = {}
-    for address in recipients:
-        unique.setdefault(address.lower(), address)
-    return list(unique.values())
-
-
-def _alert_values(event: SecurityEvent) -> dict[str, Any]:
-    """The event's details as an alert shows them, in the active language."""
-    from threshold.accounts.phones import phone_number_ending
-    from threshold.security.models import MethodKind
-
-    values: dict[str, Any] = dict(event.details or {})
-    for key, value in values.items():
-        if not isinstance(value, int | float):
-            values[key] = str(value)
-    if "number" in values:
-        values["number"] = phone_number_ending(values["number"])
-    if values.get("kind") in MethodKind.values:
-        values["kind"] = str(MethodKind(values["kind"]).label)
-    return values
-
-
-def alert_sentence(event: SecurityEvent) -> str:
-    """What changed, in the active language, from the catalogue's sentence and the details."""
-    event_type = event.event_type
-    if event_type.alert is None:
-        return str(event_type.label)
-    try:
-        return str(event_type.alert % _alert_values(event))
-    except (KeyError, ValueError, TypeError):
-        return str(event_type.label)
-
-
-def alert_lines(event: SecurityEvent) -> list[str]:
-    """The catalogue's further lines for this event whose condition its details meet."""
-    values = _alert_values(event)
-    lines = []
-    for line in event.event_type.alert_more:
-        if line.when and not values.get(line.when):
-            continue
-        try:
-            lines.append(str(line.text % values))
-        except (KeyError, ValueError, TypeError):
-            continue  # a detail the line needs is missing: leave the line out, not the alert
-    return lines
-
-
-def send_security_alert(*, event_id: int) -> int:
-    """Tell the account holder about one security change; returns how many addresses were mailed.
-
-    One message per address, in the person's language and time zone, saying what changed
-    (the catalogue's ``alert`` sentence and ``alert_more`` lines), when, from which device
-    and country, and what to do if it was not them.
-
-    allauth's own notices for the same changes (see ``REPLACED_NOTIFICATIONS`` in
-    threshold.accounts.adapter) are switched off so each change produces exactly one mail
-    per address: this one, which also reaches every verified address rather than only the
-    primary one, and says where it came from.
-    """
-    from threshold.core.mail import send_templated_mail
-
-    event = SecurityEvent.objects.select_related("user").filter(pk=event_id).first()
-    if event is None or event.user is None:
-        return 0
-    user = event.user
-    recipients = alert_recipients(event)
-    language = getattr(user, "locale", "") or settings.LANGUAGE_CODE
-    base_url = settings.BASE_URL
-    with translation.override(language):
-        context = {
-            "name": user.get_short_name(),
-            "event_label": str(event.event_type.label),
-            "sentence": alert_sentence(event),
-            "more": alert_lines(event),
-            "occurred_at": event.occurred_at,
-            "time_zone": getattr(user, "time_zone", "") or "UTC",
-            "device": event.device,  # in the person's language, not the recording request's
-            "country": country_name(event.country, language) if event.country else "",
-            "ip": event.ip or "",
-            "change_password_url": base_url + reverse("account_change_password"),
-            "reset_password_url": base_url + reverse("recover_password"),
-            "account_url": base_url + reverse("overview"),
-            "not_me_url": base_url + reverse("security_not_me"),
-            "security_url": base_url + reverse("security_info"),
-        }
-    sent = 0
-    for address in recipients:
-        try:
-            send_templated_mail(
-                template="activity/email/security_alert",
-                to=[address],
-                context=context,
-                language=language,
-                # A rerun of this task (after a killed worker) queues nothing twice.
-                key=f"security-alert:{event.pk}:{address}",
-            )
-        except OSError:
-            # One unreachable mail server must not stop the other addresses being told.
-            logger.exception("Security alert %s could not be mailed", event.code)
-            continue
-        sent += 1
-    return sent
+    tasks.deliver_security_alert.enqueue(event_id)
 
 
 # --- Sign-ins ------------------------------------------------------------------------------
@@ -262,66 +135,7 @@ def answer_sign_in(*, user: Any, event_id: int, verdict: Verdict, request: HttpR
     return report
 
 
-# --- Retention -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pruned:
-    sign_in: int
-    change: int
-
-    @property
-    def total(self) -> int:
-        return self.sign_in + self.change
-
-
-def prune_events(*, now: datetime | None = None, batch_size: int = 1000) -> Pruned:
-    """Delete events past their retention period, a batch at a time.
-
-    Sign-in events are kept ``ACTIVITY_RETENTION_DAYS``; everything else (security changes,
-    and any type no longer in the catalogue) ``CHANGE_RETENTION_DAYS``. Short batches keep
-    each transaction, and the lock it holds, small while sign-ins go on.
-    """
-    now = now or timezone.now()
-    sign_in_codes = catalog.codes(retention=catalog.Retention.SIGN_IN)
-    sign_in_cutoff = now - timedelta(days=settings.ACTIVITY_RETENTION_DAYS)
-    change_cutoff = now - timedelta(days=settings.CHANGE_RETENTION_DAYS)
-    # Organisations with a longer retention (a Premium feature, threshold.orgs) keep their
-    # members' sign-ins for their own period instead.
-    from threshold.orgs.policies import longer_retention
-
-    longer = longer_retention()
-    sign_ins = _delete_in_batches(
-        SecurityEvent.objects.filter(code__in=sign_in_codes, occurred_at__lt=sign_in_cutoff).exclude(
-            user__organization_id__in=list(longer)
-        ),
-        batch_size,
-    )
-    for organization_id, days in longer.items():
-        sign_ins += _delete_in_batches(
-            SecurityEvent.objects.filter(
-                code__in=sign_in_codes,
-                user__organization_id=organization_id,
-                occurred_at__lt=now - timedelta(days=days),
-            ),
-            batch_size,
-        )
-    changes = _delete_in_batches(
-        SecurityEvent.objects.exclude(code__in=sign_in_codes).filter(occurred_at__lt=change_cutoff),
-        batch_size,
-    )
-    return Pruned(sign_in=sign_ins, change=changes)
-
-
-def _delete_in_batches(events: QuerySet[SecurityEvent], batch_size: int) -> int:
-    deleted = 0
-    while True:
-        ids = list(events.order_by("occurred_at").values_list("id", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        with transaction.atomic():
-            SecurityEvent.objects.filter(pk__in=ids).delete()
-        deleted += len(ids)
+# --- The staff admin -------------------------------------------------------------------------
 
 
 def record_staff_change(

@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "threshold.core.middleware.RequestContextMiddleware",
-    "threshold.core.middleware.HashingBusyMiddleware",
+    "threshold.accounts.middleware.HashingBusyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "threshold.core.context_processors.portal",
+                "threshold.orgs.context_processors.console",
             ],
         },
     }

@@ -7,6 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError, connections
+from django.utils.module_loading import import_string
+
+from threshold.core.sms import HttpJsonSmsGateway
 
 
 @register(Tags.security, deploy=False)
@@ -20,10 +23,6 @@ def configuration_errors(app_configs: Any, **kwargs: Any) -> list[Error]:
 @register(Tags.security, deploy=False)
 def sms_gateway(app_configs: Any, **kwargs: Any) -> list[Error]:
     """The HTTP text-message provider needs an https URL and a token before anyone needs a code."""
-    from django.utils.module_loading import import_string
-
-    from threshold.core.sms import HttpJsonSmsGateway
-
     try:
         gateway_class = import_string(settings.SMS_GATEWAY)
     except ImportError:

@@ -18,6 +18,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from threshold.activity import risk
+from threshold.activity.models import Result
+from threshold.activity.services import record_event
+from threshold.core.context import context_of
 from threshold.core.decisions import Decision
 from threshold.core.errors import PolicyDenied
 from threshold.orgs import licences
@@ -197,9 +201,6 @@ def require(user: Any, action: Action | str, *, request: HttpRequest | None = No
     """Raise ``PolicyDenied`` unless ``user`` may do ``action``; a denial is a security event."""
     decision = evaluate(user, action)
     if not decision.allowed:
-        from threshold.activity.models import Result
-        from threshold.activity.services import record_event
-
         record_event(
             "account:policy:deny",
             user=user,
@@ -394,9 +395,6 @@ def _unfamiliar(request: HttpRequest, user: Any) -> bool:
     """Whether this sign-in looks unfamiliar (activity/risk.py), assessed once per request."""
     cached = getattr(request, "_orgs_unfamiliar", None)
     if cached is None:
-        from threshold.activity import risk
-        from threshold.core.context import context_of
-
         cached = risk.assess_sign_in(
             user=user, context=context_of(request), occurred_at=timezone.now()
         ).unfamiliar
@@ -549,9 +547,6 @@ def require_console(
     organization = home_organization(actor)
     if not decision.allowed or organization is None:
         if getattr(actor, "pk", None):
-            from threshold.activity.models import Result
-            from threshold.activity.services import record_event
-
             record_event(
                 "account:policy:deny",
                 user=actor,

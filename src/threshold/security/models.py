@@ -9,6 +9,7 @@ read one table.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -20,6 +21,11 @@ class MethodKind(models.TextChoices):
     PASSKEY = "passkey", _("Passkey or security key")
     AUTHENTICATOR_APP = "authenticator_app", _("Authenticator app")
     TEXT_MESSAGE = "text_message", _("Text message")
+
+
+def method_kind_label(kind: Any) -> Any:
+    """A method's kind as alerts name it ("Authenticator app"); any other value unchanged."""
+    return str(MethodKind(kind).label) if kind in MethodKind.values else kind
 
 
 # Strongest first: the order methods are listed and offered at sign-in when the person

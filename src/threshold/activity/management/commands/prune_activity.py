@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from threshold.activity.services import prune_events
+from threshold.activity.retention import prune_events
 
 
 class Command(BaseCommand):

@@ -50,7 +50,8 @@ class Command(BaseCommand):
             sys.executable,
             "-m",
             "gunicorn",
-            "threshold.config.wsgi:application",
+            # gunicorn's module:attribute spelling of the WSGI_APPLICATION setting.
+            ":".join(settings.WSGI_APPLICATION.rsplit(".", 1)),
             "--bind",
             f"{options['host']}:{options['port']}",
             "--workers",
