@@ -10,7 +10,6 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from allauth.account.adapter import get_adapter
-from allauth.usersessions.internal import usersessionkit
 from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib import messages
@@ -119,7 +118,8 @@ class SessionActivityMiddleware:
             and now - last[0] < settings.SESSION_ACTIVITY_INTERVAL
         ):
             return
-        usersessionkit.track_activity(request, user=user, session=session)
+        # What allauth's UserSessionsMiddleware does for each request, through its public manager.
+        UserSession.objects.create_from_request(request, user=user, session=session)
         with self._lock:
             self._recorded[key] = (now, ip, user_agent)
             self._recorded.move_to_end(key)

@@ -1,0 +1,41 @@
+"""Rules of the code's shape that a reader would otherwise have to remember.
+
+The layers themselves are import-linter contracts (`[tool.importlinter]` in pyproject.toml,
+run by `make test` as `lint-imports`); these are the rules it cannot express.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "threshold"
+
+
+def _modules() -> list[Path]:
+    return [p for p in sorted(SRC.rglob("*.py")) if "migrations" not in p.parts]
+
+
+def _imported_names(node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.ImportFrom):
+        return [node.module or ""]
+    return [alias.name for alias in node.names]
+
+
+def test_nothing_imports_allauths_internals() -> None:
+    """allauth is reached through its adapters, settings, signals, forms and models only."""
+    offenders = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                for name in _imported_names(node):
+                    parts = name.split(".")
+                    if parts[0] == "allauth" and "internal" in parts:
+                        offenders.append(f"{path.relative_to(SRC)}:{node.lineno} imports {name}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_check_sees_an_internal_import() -> None:
+    tree = ast.parse("def f():\n    from allauth.usersessions.internal import usersessionkit\n")
+    names = [n for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for n in _imported_names(node)]
+    assert names == ["allauth.usersessions.internal"]
