@@ -21,7 +21,7 @@ def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     from threshold.devices.services import note_sign_in_device
 
     note_sign_in_device(request=request, user=user)
-    from threshold.recovery.services import cancel_recoveries_after_sign_in
+    from threshold.recovery.services.recovery_completion import cancel_recoveries_after_sign_in
 
     # The owner signed in: a recovery of the account they did not need is cancelled.
     cancel_recoveries_after_sign_in(request=request, user=user)

@@ -32,7 +32,7 @@ from threshold.accounts.phones import display_phone_number
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery import selectors, services
+from threshold.recovery import selectors
 from threshold.recovery.forms import (
     AccessPassSignInForm,
     AccountEmailForm,
@@ -48,6 +48,38 @@ from threshold.recovery.forms import (
     ResetStartForm,
 )
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryKind, RecoveryStatus
+from threshold.recovery.sending import code_minutes
+from threshold.recovery.services.access_pass import (
+    AccessPassRefused,
+    AccessPassThrottled,
+    sign_in_with_access_pass,
+)
+from threshold.recovery.services.account_recovery import (
+    check_recovery_code,
+    send_recovery_email_code,
+    send_recovery_phone_code,
+    submit_recovery_proofs,
+)
+from threshold.recovery.services.closure import AlreadyClosing, close_account, reopen_account
+from threshold.recovery.services.export import ExportNotFound, download_data_export, request_data_export
+from threshold.recovery.services.password_reset import (
+    ResetRefused,
+    check_password_reset_code,
+    complete_password_reset,
+    reset_needs_second_step,
+    reset_user,
+    send_password_reset_code,
+    send_reset_second_step_text,
+    start_password_reset,
+    use_password_reset_link,
+    verify_reset_second_step,
+)
+from threshold.recovery.services.recovery_completion import (
+    cancel_account_recovery,
+    complete_recovery_and_sign_in,
+)
+from threshold.recovery.services.recovery_messages import RecoveryRefused
+from threshold.recovery.services.recovery_requests import queue_recovery_request, send_contact_code
 from threshold.security import selectors as security_selectors
 from threshold.security import services as security_services
 from threshold.security import webauthn
@@ -74,7 +106,7 @@ def privacy(request: HttpRequest) -> HttpResponse:
 @require_POST
 def export(request: HttpRequest) -> HttpResponse:
     try:
-        services.request_data_export(user=request.user, request=request)
+        request_data_export(user=request.user, request=request)
     except FreshSignInRequired as exc:
         messages.info(request, exc.message)
         return redirect(reverse("account_reauthenticate") + "?" + urlencode({"next": reverse("privacy")}))
@@ -89,10 +121,10 @@ def export(request: HttpRequest) -> HttpResponse:
 @require_GET
 def download(request: HttpRequest, public_id: Any) -> HttpResponse:
     try:
-        export = services.download_data_export(user=request.user, request=request, public_id=public_id)
+        export = download_data_export(user=request.user, request=request, public_id=public_id)
     except FreshSignInRequired as exc:
         return _reauthenticate(request, exc.message)
-    except services.ExportNotFound:
+    except ExportNotFound:
         raise Http404 from None
     response = HttpResponse(bytes(export.content or b""), content_type="application/zip")
     name = f"threshold-data-{export.requested_at:%Y-%m-%d}.zip"
@@ -111,7 +143,7 @@ def close(request: HttpRequest) -> HttpResponse:
     form = CloseAccountForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            closes_at = services.close_account(
+            closes_at = close_account(
                 user=request.user,
                 request=request,
                 days=form.cleaned_data["days"],
@@ -122,7 +154,7 @@ def close(request: HttpRequest) -> HttpResponse:
         except PolicyDenied as exc:
             messages.error(request, exc.decision.sentence)
             return redirect("privacy")
-        except services.AlreadyClosing:
+        except AlreadyClosing:
             return redirect("account_reopen")
         request.session[SESSION_CLOSES_AT] = closes_at.isoformat()
         return redirect("account_closing")
@@ -159,7 +191,7 @@ def reopen(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("account_login") + "?" + urlencode({"next": request.path}))
     if request.method == "POST":
         try:
-            reopened = services.reopen_account(user=user, request=request)
+            reopened = reopen_account(user=user, request=request)
         except FreshSignInRequired as exc:
             logout(request)
             messages.info(request, exc.message)
@@ -210,8 +242,8 @@ def reset_start(request: HttpRequest) -> HttpResponse:
     form = ResetStartForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.start_password_reset(request=request, email=form.cleaned_data["email"])
-        except services.ResetRefused as exc:
+            start_password_reset(request=request, email=form.cleaned_data["email"])
+        except ResetRefused as exc:
             form.add_error(None, exc.message)
         else:
             return redirect("recover_password_send")
@@ -231,8 +263,8 @@ def reset_send(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.send_password_reset_code(request=request, flow=flow, target=form.cleaned_data["target"])
-        except services.ResetRefused as exc:
+            send_password_reset_code(request=request, flow=flow, target=form.cleaned_data["target"])
+        except ResetRefused as exc:
             form.add_error(None, exc.message)
         else:
             return redirect("recover_password_code")
@@ -245,7 +277,7 @@ def reset_send(request: HttpRequest) -> HttpResponse:
 
 
 def _after_code(flow: selectors.ResetFlow) -> HttpResponse:
-    if services.reset_needs_second_step(flow):
+    if reset_needs_second_step(flow):
         return redirect("recover_password_verify")
     return redirect("recover_password_new")
 
@@ -263,8 +295,8 @@ def reset_code(request: HttpRequest) -> HttpResponse:
     form = ResetCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.check_password_reset_code(request=request, flow=flow, code=form.cleaned_data["code"])
-        except services.ResetRefused as exc:
+            check_password_reset_code(request=request, flow=flow, code=form.cleaned_data["code"])
+        except ResetRefused as exc:
             form.add_error("code", exc.message)
         else:
             return _after_code(flow)
@@ -297,8 +329,8 @@ def reset_link(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         request.session.pop(selectors.RESET_LINK_SESSION_KEY, None)
         try:
-            used = services.use_password_reset_link(request=request, token=token)
-        except services.ResetRefused as exc:
+            used = use_password_reset_link(request=request, token=token)
+        except ResetRefused as exc:
             messages.error(request, exc.message)
             return redirect("recover_password")
         flow = selectors.reset_flow(request)
@@ -315,10 +347,10 @@ def reset_link(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reset_verify(request: HttpRequest) -> HttpResponse:
     flow = selectors.reset_flow(request)
-    user = services.reset_user(flow) if flow is not None else None
+    user = reset_user(flow) if flow is not None else None
     if flow is None or user is None:
         return _start_again(request)
-    if not services.reset_needs_second_step(flow) or flow.second_step:
+    if not reset_needs_second_step(flow) or flow.second_step:
         return redirect("recover_password_new")
     options = selectors.reset_second_step_options(user, flow)
     if not options:
@@ -335,8 +367,8 @@ def reset_verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("action") == "send" and option.method is not None:
             try:
-                services.send_reset_second_step_text(request=request, flow=flow, option=option)
-            except services.ResetRefused as exc:
+                send_reset_second_step_text(request=request, flow=flow, option=option)
+            except ResetRefused as exc:
                 messages.error(request, exc.message)
             else:
                 messages.success(
@@ -348,14 +380,14 @@ def reset_verify(request: HttpRequest) -> HttpResponse:
         form = ResetPasskeyForm(request.POST) if is_passkey else ResetCodeForm(request.POST)
         if form.is_valid():
             try:
-                services.verify_reset_second_step(
+                verify_reset_second_step(
                     request=request,
                     flow=flow,
                     option=option,
                     code=form.cleaned_data.get("code", ""),
                     credential=form.cleaned_data.get("credential"),
                 )
-            except services.ResetRefused as exc:
+            except ResetRefused as exc:
                 form.add_error("code" if "code" in form.fields else None, exc.message)
             else:
                 return redirect("recover_password_new")
@@ -376,19 +408,17 @@ def reset_verify(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def reset_new_password(request: HttpRequest) -> HttpResponse:
     flow = selectors.reset_flow(request)
-    if flow is None or services.reset_user(flow) is None:
+    if flow is None or reset_user(flow) is None:
         return _start_again(request)
-    if services.reset_needs_second_step(flow) and not flow.second_step:
+    if reset_needs_second_step(flow) and not flow.second_step:
         return redirect("recover_password_verify")
     form = NewPasswordForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.complete_password_reset(
-                request=request, flow=flow, password=form.cleaned_data["password1"]
-            )
+            complete_password_reset(request=request, flow=flow, password=form.cleaned_data["password1"])
         except ValidationError as exc:
             form.add_error("password1", exc)
-        except services.ResetRefused as exc:
+        except ResetRefused as exc:
             messages.error(request, exc.message)
             request.session.pop(selectors.RESET_SESSION_KEY, None)
             return redirect("recover_password")
@@ -461,10 +491,10 @@ def access_pass_sign_in(request: HttpRequest) -> HttpResponse:
     form = AccessPassSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            return services.sign_in_with_access_pass(
+            return sign_in_with_access_pass(
                 request=request, email=form.cleaned_data["email"], code=form.cleaned_data["access_pass"]
             )
-        except services.AccessPassThrottled as exc:
+        except AccessPassThrottled as exc:
             form.add_error(
                 None,
                 ngettext(
@@ -474,7 +504,7 @@ def access_pass_sign_in(request: HttpRequest) -> HttpResponse:
                 )
                 % {"seconds": exc.retry_after},
             )
-        except services.AccessPassRefused:
+        except AccessPassRefused:
             # SECURITY: one answer for every reason, see AccessPassRefused.
             form.add_error(
                 None,
@@ -560,14 +590,10 @@ def _proof_step(request: HttpRequest, *, step: str) -> HttpResponse:
         target = target_form.cleaned_data[field]
         try:
             if is_email:
-                services.send_recovery_email_code(
-                    account_email=flow["account"], address=target, request=request
-                )
+                send_recovery_email_code(account_email=flow["account"], address=target, request=request)
             else:
-                services.send_recovery_phone_code(
-                    account_email=flow["account"], number=target, request=request
-                )
-        except services.RecoveryRefused as exc:
+                send_recovery_phone_code(account_email=flow["account"], number=target, request=request)
+        except RecoveryRefused as exc:
             target_form.add_error(None, exc.message)
         else:
             flow[step] = target.strip().lower() if is_email else target
@@ -576,14 +602,14 @@ def _proof_step(request: HttpRequest, *, step: str) -> HttpResponse:
             return redirect(request.path)
     if action == "verify" and code_form.is_valid() and flow.get(f"{step}_sent"):
         try:
-            services.check_recovery_code(
+            check_recovery_code(
                 account_email=flow["account"],
                 purpose=purpose,
                 target=flow[step],
                 code=code_form.cleaned_data["code"],
                 request=request,
             )
-        except services.RecoveryRefused as exc:
+        except RecoveryRefused as exc:
             code_form.add_error("code", exc.message)
         else:
             flow[f"{step}_ok"] = True
@@ -601,17 +627,17 @@ def _proof_step(request: HttpRequest, *, step: str) -> HttpResponse:
             "code_form": code_form,
             "sent": bool(flow.get(f"{step}_sent")),
             "target": flow.get(step, ""),
-            "minutes": services.code_minutes(purpose),
+            "minutes": code_minutes(purpose),
         },
     )
 
 
 def _after_proofs(request: HttpRequest, flow: dict[str, Any]) -> HttpResponse:
     try:
-        state = services.submit_recovery_proofs(
+        state = submit_recovery_proofs(
             account_email=flow["account"], email=flow["email"], phone=flow["phone"], request=request
         )
-    except services.RecoveryRefused as exc:
+    except RecoveryRefused as exc:
         return _start_over(request, exc.message)
     except PolicyDenied as exc:
         request.session.pop(RECOVERY_FLOW, None)
@@ -675,13 +701,13 @@ def _new_password_page(
     if request.method == "POST" and form.is_valid():
         on_success()
         try:
-            response = services.complete_recovery_and_sign_in(
+            response = complete_recovery_and_sign_in(
                 recovery=recovery,
                 request=request,
                 password=form.cleaned_data["password1"],
                 redirect_url=reverse("security_info"),
             )
-        except services.RecoveryRefused as exc:
+        except RecoveryRefused as exc:
             messages.error(request, exc.message)
             return redirect("recover_second_method")
         if response is None:
@@ -761,7 +787,7 @@ def recover_cancel_link(request: HttpRequest, token: str) -> HttpResponse:
 def recover_cancel(request: HttpRequest) -> HttpResponse:
     recovery = selectors.open_recovery_by_cancel_token(str(request.session.get(CANCEL_TOKEN, "")))
     if request.method == "POST" and recovery is not None:
-        services.cancel_account_recovery(recovery=recovery, request=request, by=CancelledBy.LINK)
+        cancel_account_recovery(recovery=recovery, request=request, by=CancelledBy.LINK)
         request.session.pop(CANCEL_TOKEN, None)
         return render(request, "recovery/cancel.html", {"cancelled": True})
     return render(request, "recovery/cancel.html", {"recovery": recovery, "cancelled": False})
@@ -781,8 +807,8 @@ def recover_request(request: HttpRequest) -> HttpResponse:
         if organization is not None:
             return render(request, "recovery/request_managed.html", {"organization": organization})
         try:
-            services.send_contact_code(contact_email=form.cleaned_data["contact_email"], request=request)
-        except services.RecoveryRefused as exc:
+            send_contact_code(contact_email=form.cleaned_data["contact_email"], request=request)
+        except RecoveryRefused as exc:
             form.add_error(None, exc.message)
         else:
             request.session[REQUEST_DRAFT] = {
@@ -808,21 +834,21 @@ def recover_request_confirm(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST if action == "verify" else None)
     if action == "resend":
         try:
-            services.send_contact_code(contact_email=draft["contact_email"], request=request)
+            send_contact_code(contact_email=draft["contact_email"], request=request)
             messages.info(request, _("We've sent a new code. It replaces the one before."))
-        except services.RecoveryRefused as exc:
+        except RecoveryRefused as exc:
             messages.error(request, exc.message)
         return redirect("recover_request_confirm")
     if action == "verify" and form.is_valid():
         try:
-            services.queue_recovery_request(
+            queue_recovery_request(
                 account_email=draft["account_email"],
                 contact_email=draft["contact_email"],
                 claims=draft.get("claims") or {},
                 code=form.cleaned_data["code"],
                 request=request,
             )
-        except services.RecoveryRefused as exc:
+        except RecoveryRefused as exc:
             form.add_error("code", exc.message)
         else:
             request.session.pop(REQUEST_DRAFT, None)
@@ -834,7 +860,7 @@ def recover_request_confirm(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "contact_email": draft["contact_email"],
-            "minutes": services.code_minutes(VerificationPurpose.RECOVERY_CONTACT),
+            "minutes": code_minutes(VerificationPurpose.RECOVERY_CONTACT),
         },
     )
 
