@@ -17,9 +17,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from threshold.recovery import selectors
 from threshold.recovery.forms import DecisionForm
 from threshold.recovery.models import AccountRecovery, RecoveryKind, RecoveryStatus, TemporaryAccessPass
+from threshold.recovery.selectors.account_recovery import AccountFacts, account_facts
 from threshold.recovery.services.access_pass import staff_revoke_access_pass
 from threshold.recovery.services.recovery_messages import RecoveryRefused
 from threshold.recovery.services.recovery_requests import decide_recovery_request
@@ -159,7 +159,7 @@ class AccountRecoveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         recovery = self.get_object(request, object_id)
         context = dict(extra_context or {}, show_save=False, show_save_and_continue=False)
         if recovery is not None:
-            facts = selectors.account_facts(recovery)
+            facts = account_facts(recovery)
             context.update(
                 facts=facts,
                 comparison=_comparison(recovery, facts),
@@ -209,7 +209,7 @@ def _decide(model_admin: AccountRecoveryAdmin, request: HttpRequest, object_id: 
     return back
 
 
-def _comparison(recovery: AccountRecovery, facts: selectors.AccountFacts) -> list[tuple[str, str, str]]:
+def _comparison(recovery: AccountRecovery, facts: AccountFacts) -> list[tuple[str, str, str]]:
     """(what, the person says, the account says) rows for the operator to compare."""
     claims = recovery.claims if isinstance(recovery.claims, dict) else {}
     if not facts.exists:

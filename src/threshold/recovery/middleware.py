@@ -63,7 +63,13 @@ class AccessPassSessionMiddleware:
         return self._allowed
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from threshold.recovery import selectors
+        from threshold.recovery.selectors.set_up import (
+            ACCESS_PASS,
+            ACCESS_PASS_SESSION_KEY,
+            RESET_BY_SESSION_KEY,
+            access_pass_session_live,
+            access_pass_still_valid,
+        )
 
         user = getattr(request, "user", None)
         session = getattr(request, "session", None)
@@ -71,11 +77,11 @@ class AccessPassSessionMiddleware:
             user is None
             or not user.is_authenticated
             or session is None
-            or session.get(selectors.RESET_BY_SESSION_KEY) != selectors.ACCESS_PASS
+            or session.get(RESET_BY_SESSION_KEY) != ACCESS_PASS
         ):
             return self.get_response(request)
-        if not selectors.access_pass_session_live(request) or not selectors.access_pass_still_valid(
-            session.get(selectors.ACCESS_PASS_SESSION_KEY)
+        if not access_pass_session_live(request) or not access_pass_still_valid(
+            session.get(ACCESS_PASS_SESSION_KEY)
         ):
             logout(request)
             messages.info(

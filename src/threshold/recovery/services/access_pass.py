@@ -23,9 +23,15 @@ from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery import codes, selectors
+from threshold.recovery import codes
 from threshold.recovery.models import (
     TemporaryAccessPass,
+)
+from threshold.recovery.selectors.set_up import (
+    ACCESS_PASS,
+    ACCESS_PASS_SESSION_KEY,
+    ACCESS_PASS_UNTIL_SESSION_KEY,
+    RESET_BY_SESSION_KEY,
 )
 from threshold.security.selectors import SIGN_IN_PROVEN_BY
 
@@ -168,7 +174,7 @@ def _refuse(*, reason: str, user: Any, email: str, request: HttpRequest | None) 
         request=request,
         subject_label=email[:254],
         result=Result.FAILURE,
-        method=selectors.ACCESS_PASS,
+        method=ACCESS_PASS,
         details={"reason": reason},
     )
     return AccessPassRefused(reason)
@@ -251,7 +257,7 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
             request=request,
             subject_label=email[:254],
             result=Result.BLOCKED,
-            method=selectors.ACCESS_PASS,
+            method=ACCESS_PASS,
             details={"retry_after": wait},
         )
         raise AccessPassThrottled(wait)
@@ -259,16 +265,16 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
     user = access_pass.user
     # SECURITY: the mark that lets this one sign-in skip the second step lives on the request
     # only, never in the session, so nothing of it can outlast this request.
-    setattr(request, SIGN_IN_PROVEN_BY, selectors.ACCESS_PASS)
+    setattr(request, SIGN_IN_PROVEN_BY, ACCESS_PASS)
     try:
         response = perform_login(request, user, redirect_url=reverse("recovery_set_up"))
     finally:
         delattr(request, SIGN_IN_PROVEN_BY)
     if request.user.is_authenticated and request.user.pk == user.pk:
         session = request.session
-        session[selectors.RESET_BY_SESSION_KEY] = selectors.ACCESS_PASS
-        session[selectors.ACCESS_PASS_SESSION_KEY] = str(access_pass.public_id)
-        session[selectors.ACCESS_PASS_UNTIL_SESSION_KEY] = access_pass.expires_at.timestamp()
+        session[RESET_BY_SESSION_KEY] = ACCESS_PASS
+        session[ACCESS_PASS_SESSION_KEY] = str(access_pass.public_id)
+        session[ACCESS_PASS_UNTIL_SESSION_KEY] = access_pass.expires_at.timestamp()
         # SECURITY: the session ends when the pass does, whatever "Keep me signed in" was.
         session.set_expiry(access_pass.expires_at)
     return response

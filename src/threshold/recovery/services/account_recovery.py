@@ -24,12 +24,18 @@ from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery import selectors, tasks
+from threshold.recovery import tasks
 from threshold.recovery import throttle as recovery_throttle
 from threshold.recovery.models import (
     AccountRecovery,
     RecoveryKind,
     RecoveryStatus,
+)
+from threshold.recovery.selectors.account_recovery import (
+    has_verified_email,
+    has_verified_phone,
+    open_waiting_recovery,
+    recovery_account,
 )
 from threshold.recovery.services.recovery_completion import _expire
 from threshold.recovery.services.recovery_messages import (
@@ -106,7 +112,7 @@ def check_recovery_code(
     )
     if wait:
         raise _too_many_tries(wait)
-    user = selectors.recovery_account(account_email)
+    user = recovery_account(account_email)
     if user is None:
         raise _recovery_wrong_code()
     with transaction.atomic():
@@ -125,19 +131,15 @@ def submit_recovery_proofs(
     under the account's row lock); starting one tells every verified address at once, by
     mail and by text message, with a link to cancel it.
     """
-    user = selectors.recovery_account(account_email)
-    if (
-        user is None
-        or not selectors.has_verified_email(user, email)
-        or not selectors.has_verified_phone(user, phone)
-    ):
+    user = recovery_account(account_email)
+    if user is None or not has_verified_email(user, email) or not has_verified_phone(user, phone):
         raise _recovery_wrong_code()
     policies.require(user, Action.ACCOUNT_RECOVER, request=request)
     now = timezone.now()
     ctx = context_of(request)
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
-        existing = selectors.open_waiting_recovery(user)
+        existing = open_waiting_recovery(user)
         if existing is not None:
             if existing.expires_at is not None and existing.expires_at <= now:
                 _expire(existing, now=now)

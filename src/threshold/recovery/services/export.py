@@ -12,11 +12,12 @@ from threshold.accounts.models import User
 from threshold.activity.services import record_event
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery import selectors, tasks
+from threshold.recovery import tasks
 from threshold.recovery.models import (
     DataExport,
     ExportStatus,
 )
+from threshold.recovery.selectors.export import downloadable_export
 from threshold.security.services import ensure_fresh_sign_in
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def download_data_export(*, user: Any, request: HttpRequest | None, public_id: A
     fresh sign-in; anything else is answered exactly like an export that does not exist.
     """
     ensure_fresh_sign_in(request=request, user=user)
-    export = selectors.downloadable_export(user, public_id)
+    export = downloadable_export(user, public_id)
     if export is None:
         raise ExportNotFound(public_id)
     record_event(

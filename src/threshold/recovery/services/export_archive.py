@@ -15,11 +15,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from threshold.activity.services import record_event
-from threshold.recovery import selectors
 from threshold.recovery.models import (
     DataExport,
     ExportStatus,
 )
+from threshold.recovery.selectors.export import export_sections
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def build_data_export(*, export_id: int) -> bool:
 
 
 def _build_zip(export: DataExport) -> bytes:
-    sections = selectors.export_sections(export.user)
+    sections = export_sections(export.user)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("README.txt", _readme(export))

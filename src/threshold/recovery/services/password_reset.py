@@ -27,7 +27,14 @@ from threshold.core.context import context_of
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
-from threshold.recovery import selectors, tasks
+from threshold.recovery import tasks
+from threshold.recovery.selectors.password_reset import (
+    RESET_LINK_SESSION_KEY,
+    RESET_SESSION_KEY,
+    ResetFlow,
+    account_for_reset,
+    is_reset_target,
+)
 from threshold.security import selectors as security_selectors
 from threshold.security import services as security_services
 from threshold.security import throttle as security_throttle
@@ -91,32 +98,32 @@ def _take_reset_step(*, request: HttpRequest | None, email: str, user: Any, step
         raise _reset_throttled(request=request, user=user, wait=wait, step=step)
 
 
-def _flow_user(flow: selectors.ResetFlow) -> User | None:
+def _flow_user(flow: ResetFlow) -> User | None:
     # SECURITY: the same query whether or not the flow has an account (0 is no account's key).
     return User.objects.filter(pk=flow.user_id or 0, is_active=True, closed_at__isnull=True).first()
 
 
-def _save_flow(request: HttpRequest, flow: selectors.ResetFlow) -> None:
-    request.session[selectors.RESET_SESSION_KEY] = flow.as_dict()
+def _save_flow(request: HttpRequest, flow: ResetFlow) -> None:
+    request.session[RESET_SESSION_KEY] = flow.as_dict()
 
 
-def start_password_reset(*, request: HttpRequest, email: str) -> selectors.ResetFlow:
+def start_password_reset(*, request: HttpRequest, email: str) -> ResetFlow:
     """Step 1: the email address the person signs in with. Nothing is sent yet."""
     email = email.strip().lower()
-    user = selectors.account_for_reset(email)
+    user = account_for_reset(email)
     _take_reset_step(request=request, email=email, user=user, step="start")
     # SECURITY: decided by the address's domain alone (an organisation that verified it and
     # turned self-service reset off), so the answer says nothing about whether the account exists.
     decision = policies.self_service_reset_for_email(email)
     if not decision.allowed:
         raise ResetRefused(decision.message, code=decision.reason_code)
-    flow = selectors.ResetFlow(email=email, user_id=user.pk if user else None, started_at=time.time())
-    request.session.pop(selectors.RESET_LINK_SESSION_KEY, None)
+    flow = ResetFlow(email=email, user_id=user.pk if user else None, started_at=time.time())
+    request.session.pop(RESET_LINK_SESSION_KEY, None)
     _save_flow(request, flow)
     return flow
 
 
-def send_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow, target: str) -> None:
+def send_password_reset_code(*, request: HttpRequest, flow: ResetFlow, target: str) -> None:
     """Step 2: queue the sending of a code to ``target`` (a lower-case email address or an E.164
     number); the worker sends it if ``target`` is a verified address or number of the account.
 
@@ -156,7 +163,7 @@ def _codes_stopped() -> ResetRefused:
     )
 
 
-def _tries_key(flow: selectors.ResetFlow) -> str:
+def _tries_key(flow: ResetFlow) -> str:
     return f"reset-tries:{sign_in_throttle.digest(flow.email)}:{sign_in_throttle.digest(flow.target)}"
 
 
@@ -186,7 +193,7 @@ def _still_fresh(user: Any, issued_at: datetime | None) -> bool:
     return not (user.password_changed_at is not None and user.password_changed_at > issued_at)
 
 
-def check_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow, code: str) -> None:
+def check_password_reset_code(*, request: HttpRequest, flow: ResetFlow, code: str) -> None:
     """Step 3: the code that was sent. Raises ``ResetRefused`` with the same words for every failure."""
     if not flow.target:
         raise _wrong_code()
@@ -200,7 +207,7 @@ def check_password_reset_code(*, request: HttpRequest, flow: selectors.ResetFlow
         raise _reset_throttled(request=request, user=user, wait=1, step="code")
     if tries > settings.PHONE_CODE_MAX_TRIES:
         raise _codes_stopped()
-    if user is None or not selectors.is_reset_target(user, flow.target):
+    if user is None or not is_reset_target(user, flow.target):
         if tries >= settings.PHONE_CODE_MAX_TRIES:
             raise _codes_stopped()
         raise _wrong_code()
@@ -254,7 +261,7 @@ def use_password_reset_link(*, request: HttpRequest, token: str) -> bool:
     if not ok:
         return False
     now = time.time()
-    flow = selectors.ResetFlow(
+    flow = ResetFlow(
         email=row.target.lower(),
         user_id=user.pk,
         started_at=now,
@@ -271,18 +278,18 @@ def _needs_second_method(user: Any) -> bool:
     return security_selectors.two_step_required(user) or policies.reset_methods_required(user) >= 2
 
 
-def reset_needs_second_step(flow: selectors.ResetFlow) -> bool:
+def reset_needs_second_step(flow: ResetFlow) -> bool:
     """Whether the reset must also see a second method (see ``_needs_second_method``)."""
     user = _flow_user(flow)
     return user is not None and _needs_second_method(user)
 
 
-def reset_user(flow: selectors.ResetFlow) -> User | None:
+def reset_user(flow: ResetFlow) -> User | None:
     """The account a reset whose code was right is for; None before that."""
     return _flow_user(flow) if flow.code_ok_at else None
 
 
-def _proven_user(flow: selectors.ResetFlow) -> User:
+def _proven_user(flow: ResetFlow) -> User:
     user = _flow_user(flow) if flow.code_ok_at else None
     if user is None:
         raise ResetRefused(gettext("Start again: your reset has ended."), code="no_reset")
@@ -290,7 +297,7 @@ def _proven_user(flow: selectors.ResetFlow) -> User:
 
 
 def send_reset_second_step_text(
-    *, request: HttpRequest, flow: selectors.ResetFlow, option: security_selectors.SecondStepOption
+    *, request: HttpRequest, flow: ResetFlow, option: security_selectors.SecondStepOption
 ) -> None:
     """Text a code to a phone method of the account other than the one the reset code went to."""
     user = _proven_user(flow)
@@ -337,7 +344,7 @@ def send_reset_second_step_text(
 def verify_reset_second_step(
     *,
     request: HttpRequest,
-    flow: selectors.ResetFlow,
+    flow: ResetFlow,
     option: security_selectors.SecondStepOption,
     code: str = "",
     credential: Any = None,
@@ -415,7 +422,7 @@ def _check_reset_passkey(*, request: HttpRequest, user: Any, credential: Any) ->
     return True
 
 
-def complete_password_reset(*, request: HttpRequest, flow: selectors.ResetFlow, password: str) -> User:
+def complete_password_reset(*, request: HttpRequest, flow: ResetFlow, password: str) -> User:
     """Step 4: the new password. In one transaction: the password is set, every session of
     the account ends, every trusted device is forgotten, a lock is lifted, and every
     verified address is told. The person then signs in with the new password.

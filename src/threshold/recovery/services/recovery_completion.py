@@ -15,7 +15,6 @@ from django.utils.translation import gettext
 
 from threshold.accounts.models import User
 from threshold.activity.services import record_event
-from threshold.recovery import selectors
 from threshold.recovery.models import (
     OPEN_STATUSES,
     AccountRecovery,
@@ -23,6 +22,8 @@ from threshold.recovery.models import (
     RecoveryKind,
     RecoveryStatus,
 )
+from threshold.recovery.selectors.account_recovery import verified_phones
+from threshold.recovery.selectors.set_up import ACCOUNT_RECOVERY, RESET_BY_SESSION_KEY
 from threshold.recovery.services.recovery_messages import (
     RecoveryRefused,
     _language,
@@ -107,7 +108,7 @@ def _text_every_phone(*, user_id: int, what: str) -> int:
                 "Threshold: your account was recovered and a new password was set. If this wasn't you, "
                 "reset your password at %(url)s"
             ) % {"url": _url("account_reset_password")}
-    return sum(int(_text(to=number, body=body)) for number in selectors.verified_phones(user))
+    return sum(int(_text(to=number, body=body)) for number in verified_phones(user))
 
 
 # --- The end of the wait ---------------------------------------------------------------------------
@@ -267,7 +268,7 @@ def sign_in_after_recovery(
 
     # SECURITY: the mark that lets this one sign-in skip the second step lives on the
     # request only, never in the session, so nothing of it can outlast this request.
-    setattr(request, SIGN_IN_PROVEN_BY, selectors.ACCOUNT_RECOVERY)
+    setattr(request, SIGN_IN_PROVEN_BY, ACCOUNT_RECOVERY)
     try:
         form = LoginForm(data={"login": user.email, "password": password}, request=request)
         response = form.login(request, redirect_url=redirect_url) if form.is_valid() else None
@@ -275,7 +276,7 @@ def sign_in_after_recovery(
         delattr(request, SIGN_IN_PROVEN_BY)
     if response is None or not request.user.is_authenticated or request.user.pk != user.pk:
         return None
-    request.session[selectors.RESET_BY_SESSION_KEY] = selectors.ACCOUNT_RECOVERY
+    request.session[RESET_BY_SESSION_KEY] = ACCOUNT_RECOVERY
     return response  # type: ignore[no-any-return]
 
 

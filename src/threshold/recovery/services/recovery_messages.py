@@ -15,10 +15,10 @@ from django.utils.translation import gettext, ngettext
 from threshold.core.mail import send_templated_mail
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
-from threshold.recovery import selectors
 from threshold.recovery.models import (
     AccountRecovery,
 )
+from threshold.recovery.selectors.account_recovery import token_hash, verified_phones
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def _language(user: Any) -> str:
 
 def _new_token() -> tuple[str, str]:
     token = secrets.token_urlsafe(32)
-    return token, selectors.token_hash(token)
+    return token, token_hash(token)
 
 
 def _url(name: str, *args: Any) -> str:
@@ -142,6 +142,6 @@ def _tell_every_address(*, user: Any, template: str, context: dict[str, Any], sm
     language = _language(user)
     for address in verified_emails(user):
         told += int(_mail(template=template, to=address, context=context, language=language))
-    for number in selectors.verified_phones(user):
+    for number in verified_phones(user):
         told += int(_text(to=number, body=sms))
     return told

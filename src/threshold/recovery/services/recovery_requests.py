@@ -24,7 +24,6 @@ from threshold.accounts.codes import (
 from threshold.accounts.models import VerificationPurpose
 from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
-from threshold.recovery import selectors
 from threshold.recovery import throttle as recovery_throttle
 from threshold.recovery.models import (
     AccountRecovery,
@@ -32,6 +31,7 @@ from threshold.recovery.models import (
     RecoveryKind,
     RecoveryStatus,
 )
+from threshold.recovery.selectors.account_recovery import recovery_account
 from threshold.recovery.sending import code_minutes
 from threshold.recovery.services.recovery_messages import (
     APPROVAL_LINK_HOURS,
@@ -110,7 +110,7 @@ def queue_recovery_request(
             code=code,
         )
         if check.outcome == Outcome.MATCH:
-            user = selectors.recovery_account(account_email)
+            user = recovery_account(account_email)
             cancel_token, cancel_digest = _new_token()
             recovery = AccountRecovery.objects.create(
                 user=user,

@@ -9,10 +9,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from threshold.recovery import selectors
 from threshold.recovery.forms import (
     AccessPassSignInForm,
 )
+from threshold.recovery.selectors.set_up import access_pass_session_live
 from threshold.recovery.services.access_pass import (
     AccessPassRefused,
     AccessPassThrottled,
@@ -26,7 +26,7 @@ from threshold.recovery.services.access_pass import (
 @require_http_methods(["GET", "POST"])
 def access_pass_sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("recovery_set_up" if selectors.access_pass_session_live(request) else "overview")
+        return redirect("recovery_set_up" if access_pass_session_live(request) else "overview")
     form = AccessPassSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from threshold.accounts.allauth_forms import SetPasswordForm
 from threshold.accounts.models import VerificationPurpose
 from threshold.core.errors import PolicyDenied
-from threshold.recovery import selectors
 from threshold.recovery.forms import (
     AccountEmailForm,
     CodeForm,
@@ -27,6 +26,11 @@ from threshold.recovery.forms import (
     ProvePhoneForm,
 )
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryKind
+from threshold.recovery.selectors.account_recovery import (
+    open_recovery_by_cancel_token,
+    recovery_by_completion_token,
+    recovery_by_public_id,
+)
 from threshold.recovery.sending import code_minutes
 from threshold.recovery.services.account_recovery import (
     check_recovery_code,
@@ -194,7 +198,7 @@ def _proved_recovery(request: HttpRequest) -> AccountRecovery | None:
     flow = _flow(request)
     if flow is None or not (flow.get("email_ok") and flow.get("phone_ok") and flow.get("recovery")):
         return None
-    return selectors.recovery_by_public_id(flow["recovery"])
+    return recovery_by_public_id(flow["recovery"])
 
 
 @never_cache
@@ -280,7 +284,7 @@ def recover_continue_link(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def recover_continue(request: HttpRequest) -> HttpResponse:
     """The "ready" mail's link: the same proofs again, with the account already filled in."""
-    recovery = selectors.recovery_by_completion_token(str(request.session.pop(CONTINUE_TOKEN, "")))
+    recovery = recovery_by_completion_token(str(request.session.pop(CONTINUE_TOKEN, "")))
     if recovery is None or not recovery.is_open or recovery.kind != RecoveryKind.WAITING_PERIOD:
         return _start_over(request, _("This link has expired or was already used. You can start again here."))
     _save_flow(request, {"account": recovery.account_email, "at": time.time()})
@@ -307,7 +311,7 @@ def recover_cancel_link(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def recover_cancel(request: HttpRequest) -> HttpResponse:
-    recovery = selectors.open_recovery_by_cancel_token(str(request.session.get(CANCEL_TOKEN, "")))
+    recovery = open_recovery_by_cancel_token(str(request.session.get(CANCEL_TOKEN, "")))
     if request.method == "POST" and recovery is not None:
         cancel_account_recovery(recovery=recovery, request=request, by=CancelledBy.LINK)
         request.session.pop(CANCEL_TOKEN, None)

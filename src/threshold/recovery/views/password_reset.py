@@ -20,13 +20,20 @@ from django.views.decorators.http import require_GET, require_http_methods
 from threshold.accounts import codes as phone_codes
 from threshold.accounts.models import VerificationPurpose
 from threshold.accounts.phones import display_phone_number
-from threshold.recovery import selectors
 from threshold.recovery.forms import (
     NewPasswordForm,
     ResetCodeForm,
     ResetPasskeyForm,
     ResetSendForm,
     ResetStartForm,
+)
+from threshold.recovery.selectors.password_reset import (
+    RESET_LINK_SESSION_KEY,
+    RESET_SESSION_KEY,
+    ResetFlow,
+    recovery_ways,
+    reset_flow,
+    reset_second_step_options,
 )
 from threshold.recovery.services.password_reset import (
     ResetRefused,
@@ -71,7 +78,7 @@ def _start_again(request: HttpRequest) -> HttpResponse:
 @reset_page
 @require_GET
 def recover(request: HttpRequest) -> HttpResponse:
-    return render(request, "recovery/recover.html", {"ways": selectors.recovery_ways()})
+    return render(request, "recovery/recover.html", {"ways": recovery_ways()})
 
 
 @reset_page
@@ -93,7 +100,7 @@ def reset_start(request: HttpRequest) -> HttpResponse:
 @reset_page
 @require_http_methods(["GET", "POST"])
 def reset_send(request: HttpRequest) -> HttpResponse:
-    flow = selectors.reset_flow(request)
+    flow = reset_flow(request)
     if flow is None:
         return _start_again(request)
     form = ResetSendForm(
@@ -114,20 +121,20 @@ def reset_send(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _after_code(flow: selectors.ResetFlow) -> HttpResponse:
+def _after_code(flow: ResetFlow) -> HttpResponse:
     if reset_needs_second_step(flow):
         return redirect("recover_password_verify")
     return redirect("recover_password_new")
 
 
-def _shown_target(flow: selectors.ResetFlow) -> str:
+def _shown_target(flow: ResetFlow) -> str:
     return flow.target if flow.by_email else display_phone_number(flow.target)
 
 
 @reset_page
 @require_http_methods(["GET", "POST"])
 def reset_code(request: HttpRequest) -> HttpResponse:
-    flow = selectors.reset_flow(request)
+    flow = reset_flow(request)
     if flow is None or not flow.target:
         return _start_again(request)
     form = ResetCodeForm(request.POST if request.method == "POST" else None)
@@ -154,24 +161,24 @@ def reset_link_token(request: HttpRequest, token: str) -> HttpResponse:
     # and the page that uses it has a clean address, so it is not left in the history, in
     # a Referer header or in a screenshot. Using it needs a POST from that page, so a mail
     # scanner that fetches every link cannot use it up.
-    request.session[selectors.RESET_LINK_SESSION_KEY] = token[:128]
+    request.session[RESET_LINK_SESSION_KEY] = token[:128]
     return redirect("recover_password_link")
 
 
 @reset_page
 @require_http_methods(["GET", "POST"])
 def reset_link(request: HttpRequest) -> HttpResponse:
-    token = request.session.get(selectors.RESET_LINK_SESSION_KEY)
+    token = request.session.get(RESET_LINK_SESSION_KEY)
     if not isinstance(token, str) or not token:
         return _start_again(request)
     if request.method == "POST":
-        request.session.pop(selectors.RESET_LINK_SESSION_KEY, None)
+        request.session.pop(RESET_LINK_SESSION_KEY, None)
         try:
             used = use_password_reset_link(request=request, token=token)
         except ResetRefused as exc:
             messages.error(request, exc.message)
             return redirect("recover_password")
-        flow = selectors.reset_flow(request)
+        flow = reset_flow(request)
         if not used or flow is None:
             messages.error(
                 request, _("This link no longer works: it was used already, or it expired. Start again.")
@@ -184,13 +191,13 @@ def reset_link(request: HttpRequest) -> HttpResponse:
 @reset_page
 @require_http_methods(["GET", "POST"])
 def reset_verify(request: HttpRequest) -> HttpResponse:
-    flow = selectors.reset_flow(request)
+    flow = reset_flow(request)
     user = reset_user(flow) if flow is not None else None
     if flow is None or user is None:
         return _start_again(request)
     if not reset_needs_second_step(flow) or flow.second_step:
         return redirect("recover_password_new")
-    options = selectors.reset_second_step_options(user, flow)
+    options = reset_second_step_options(user, flow)
     if not options:
         # SECURITY: fail closed: with no second method to ask for, the reset cannot finish here.
         messages.error(
@@ -245,7 +252,7 @@ def reset_verify(request: HttpRequest) -> HttpResponse:
 @reset_page
 @require_http_methods(["GET", "POST"])
 def reset_new_password(request: HttpRequest) -> HttpResponse:
-    flow = selectors.reset_flow(request)
+    flow = reset_flow(request)
     if flow is None or reset_user(flow) is None:
         return _start_again(request)
     if reset_needs_second_step(flow) and not flow.second_step:
@@ -258,7 +265,7 @@ def reset_new_password(request: HttpRequest) -> HttpResponse:
             form.add_error("password1", exc)
         except ResetRefused as exc:
             messages.error(request, exc.message)
-            request.session.pop(selectors.RESET_SESSION_KEY, None)
+            request.session.pop(RESET_SESSION_KEY, None)
             return redirect("recover_password")
         else:
             messages.success(request, _("Your password was changed. Sign in with your new password."))

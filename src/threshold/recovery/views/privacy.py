@@ -19,10 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery import selectors
 from threshold.recovery.forms import (
     CloseAccountForm,
 )
+from threshold.recovery.selectors.closure import closure_summary
+from threshold.recovery.selectors.export import latest_export
 from threshold.recovery.services.closure import AlreadyClosing, close_account, reopen_account
 from threshold.recovery.services.export import ExportNotFound, download_data_export, request_data_export
 from threshold.security.selectors import signed_in_recently
@@ -39,7 +40,7 @@ def _reauthenticate(request: HttpRequest, message: str = "") -> HttpResponse:
 @never_cache
 @require_GET
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "recovery/privacy.html", {"export": selectors.latest_export(request.user)})
+    return render(request, "recovery/privacy.html", {"export": latest_export(request.user)})
 
 
 @login_required
@@ -102,7 +103,7 @@ def close(request: HttpRequest) -> HttpResponse:
         request,
         "recovery/close.html",
         {
-            "summary": selectors.closure_summary(request.user),
+            "summary": closure_summary(request.user),
             "form": form,
             "fresh": signed_in_recently(request, request.user),
         },

@@ -14,12 +14,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from threshold.accounts.models import VerificationPurpose
-from threshold.recovery import selectors
 from threshold.recovery.forms import (
     CodeForm,
     RecoveryRequestForm,
 )
 from threshold.recovery.models import RecoveryKind, RecoveryStatus
+from threshold.recovery.selectors.account_recovery import managing_organization, recovery_by_completion_token
 from threshold.recovery.sending import code_minutes
 from threshold.recovery.services.recovery_messages import RecoveryRefused
 from threshold.recovery.services.recovery_requests import queue_recovery_request, send_contact_code
@@ -40,7 +40,7 @@ def recover_request(request: HttpRequest) -> HttpResponse:
         return redirect("security_info")
     form = RecoveryRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        organization = selectors.managing_organization(form.cleaned_data["account_email"])
+        organization = managing_organization(form.cleaned_data["account_email"])
         if organization is not None:
             return render(request, "recovery/request_managed.html", {"organization": organization})
         try:
@@ -125,7 +125,7 @@ def recover_complete_link(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def recover_complete(request: HttpRequest) -> HttpResponse:
     """The approval mail's single-use link: a new password, then signed in."""
-    recovery = selectors.recovery_by_completion_token(str(request.session.get(COMPLETE_TOKEN, "")))
+    recovery = recovery_by_completion_token(str(request.session.get(COMPLETE_TOKEN, "")))
     usable = (
         recovery is not None
         and recovery.user is not None

@@ -13,7 +13,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
-from threshold.recovery import selectors
+from threshold.recovery.selectors.set_up import (
+    ACCESS_PASS,
+    SET_UP_DISMISSED_SESSION_KEY,
+    access_pass_session_until,
+    set_up_progress,
+)
 from threshold.security import selectors as security_selectors
 from threshold.security import services as security_services
 from threshold.security.models import MethodKind
@@ -27,7 +32,7 @@ from threshold.security.views import keep_new_codes
 @require_GET
 def set_up(request: HttpRequest) -> HttpResponse:
     user = request.user
-    progress = selectors.set_up_progress(user)
+    progress = set_up_progress(user)
     if progress is None:
         return redirect("security_info")
     return render(
@@ -35,11 +40,11 @@ def set_up(request: HttpRequest) -> HttpResponse:
         "recovery/set_up.html",
         {
             "progress": progress,
-            "pass_until": selectors.access_pass_session_until(request),
+            "pass_until": access_pass_session_until(request),
             "kinds": security_selectors.addable_kinds(user),
             "method_kinds": MethodKind,
             "phones": security_selectors.phones_for_text_messages(user).exists(),
-            "via_pass": progress.via == selectors.ACCESS_PASS,
+            "via_pass": progress.via == ACCESS_PASS,
             "has_authenticator_app": security_selectors.has_authenticator_app(user),
         },
     )
@@ -65,5 +70,5 @@ def set_up_codes(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def set_up_dismiss(request: HttpRequest) -> HttpResponse:
-    request.session[selectors.SET_UP_DISMISSED_SESSION_KEY] = True
+    request.session[SET_UP_DISMISSED_SESSION_KEY] = True
     return redirect("overview")
