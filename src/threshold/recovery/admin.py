@@ -17,7 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from threshold.recovery.forms import DecisionForm
+from threshold.recovery.forms.recovery_requests import DecisionForm
 from threshold.recovery.models import AccountRecovery, RecoveryKind, RecoveryStatus, TemporaryAccessPass
 from threshold.recovery.selectors.account_recovery import AccountFacts, account_facts
 from threshold.recovery.services.access_pass import staff_revoke_access_pass

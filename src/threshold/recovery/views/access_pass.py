@@ -9,9 +9,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from threshold.recovery.forms import (
-    AccessPassSignInForm,
-)
+from threshold.recovery.forms.access_pass import AccessPassSignInForm
 from threshold.recovery.selectors.set_up import access_pass_session_live
 from threshold.recovery.services.access_pass import (
     AccessPassRefused,

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from threshold.accounts.allauth_forms import SetPasswordForm
 from threshold.accounts.models import VerificationPurpose
 from threshold.core.errors import PolicyDenied
-from threshold.recovery.forms import (
+from threshold.recovery.forms.account_recovery import (
     AccountEmailForm,
     CodeForm,
     ProveEmailForm,

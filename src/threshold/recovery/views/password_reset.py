@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from threshold.accounts import codes as phone_codes
 from threshold.accounts.models import VerificationPurpose
 from threshold.accounts.phones import display_phone_number
-from threshold.recovery.forms import (
+from threshold.recovery.forms.password_reset import (
     NewPasswordForm,
     ResetCodeForm,
     ResetPasskeyForm,

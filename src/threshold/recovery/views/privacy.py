@@ -19,9 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery.forms import (
-    CloseAccountForm,
-)
+from threshold.recovery.forms.closure import CloseAccountForm
 from threshold.recovery.selectors.closure import closure_summary
 from threshold.recovery.selectors.export import latest_export
 from threshold.recovery.services.closure import AlreadyClosing, close_account, reopen_account

@@ -14,10 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from threshold.accounts.models import VerificationPurpose
-from threshold.recovery.forms import (
-    CodeForm,
-    RecoveryRequestForm,
-)
+from threshold.recovery.forms.account_recovery import CodeForm
+from threshold.recovery.forms.recovery_requests import RecoveryRequestForm
 from threshold.recovery.models import RecoveryKind, RecoveryStatus
 from threshold.recovery.selectors.account_recovery import managing_organization, recovery_by_completion_token
 from threshold.recovery.sending import code_minutes
