@@ -8,6 +8,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from threshold.recovery.selectors.set_up import (
+    ACCESS_PASS,
+    ACCESS_PASS_SESSION_KEY,
+    RESET_BY_SESSION_KEY,
+    access_pass_session_live,
+    access_pass_still_valid,
+)
+
 
 class ClosingAccountMiddleware:
     """A closing account can be reopened, and nothing else.
@@ -63,14 +71,6 @@ class AccessPassSessionMiddleware:
         return self._allowed
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from threshold.recovery.selectors.set_up import (
-            ACCESS_PASS,
-            ACCESS_PASS_SESSION_KEY,
-            RESET_BY_SESSION_KEY,
-            access_pass_session_live,
-            access_pass_still_valid,
-        )
-
         user = getattr(request, "user", None)
         session = getattr(request, "session", None)
         if (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from threshold.accounts.phones import parse_phone_number
+
 # --- Account recovery ------------------------------------------------------------------------------
 
 
@@ -35,8 +37,6 @@ class ProvePhoneForm(forms.Form):
     )
 
     def clean_number(self) -> str:
-        from threshold.accounts.phones import parse_phone_number
-
         return parse_phone_number(self.cleaned_data["number"], None)
 
 

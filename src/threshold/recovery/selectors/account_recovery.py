@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from threshold.accounts.models import Organization, PhoneNumber, User
+from threshold.activity.selectors import countries_seen
 from threshold.recovery.models import (
     OPEN_STATUSES,
     AccountRecovery,
@@ -126,8 +127,6 @@ def account_facts(recovery: AccountRecovery) -> AccountFacts:
     user = recovery.user
     if user is None:
         return AccountFacts(exists=False)
-    from threshold.activity.selectors import countries_seen
-
     countries = tuple(
         f"{c.name or c.code or '?'} ({c.succeeded})" for c in countries_seen(user, days=90) if c.succeeded
     )

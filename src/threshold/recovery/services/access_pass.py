@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext
 
 from threshold.accounts import throttle
+from threshold.accounts.selectors import user_by_email
 from threshold.activity.models import Result
 from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
@@ -34,9 +34,6 @@ from threshold.recovery.selectors.set_up import (
     RESET_BY_SESSION_KEY,
 )
 from threshold.security.selectors import SIGN_IN_PROVEN_BY
-
-logger = logging.getLogger(__name__)
-
 
 # --- Temporary Access Pass -------------------------------------------------------------------
 
@@ -189,8 +186,6 @@ def redeem_access_pass(*, email: str, code: str, request: HttpRequest | None) ->
     A one-time pass is spent with a conditional UPDATE (``used_at IS NULL``), so when it
     arrives many times at once exactly one request gets in.
     """
-    from threshold.accounts.selectors import user_by_email
-
     email = email.strip()
     user = user_by_email(email) if email else None
     normalized = codes.normalize_access_pass(code)
@@ -249,8 +244,6 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
         + [(f"access-pass:address:{throttle.digest(ip)}", n, s) for n, s in limits["address"]]
     )
     if wait:
-        from threshold.accounts.selectors import user_by_email
-
         record_event(
             "account:signin:throttled",
             user=user_by_email(email) if email else None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -50,9 +49,6 @@ from threshold.recovery.services.recovery_messages import (
     _too_many_tries,
     _url,
 )
-
-logger = logging.getLogger(__name__)
-
 
 # --- Proving an email address and a phone number ----------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,9 +21,6 @@ from threshold.recovery.models import (
     ClosureReason,
 )
 from threshold.security.services import ensure_fresh_sign_in
-
-logger = logging.getLogger(__name__)
-
 
 # Keys of an event's details that can name the person (addresses, numbers, names they
 # chose); removed from the events that are kept once the account is closed.

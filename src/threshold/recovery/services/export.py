@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
@@ -19,9 +18,6 @@ from threshold.recovery.models import (
 )
 from threshold.recovery.selectors.export import downloadable_export
 from threshold.security.services import ensure_fresh_sign_in
-
-logger = logging.getLogger(__name__)
-
 
 # --- Download your data ------------------------------------------------------------------
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -26,6 +25,7 @@ from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
+from threshold.devices.services import unlock_account
 from threshold.orgs import policies
 from threshold.recovery import tasks
 from threshold.recovery.selectors.password_reset import (
@@ -40,9 +40,6 @@ from threshold.security import services as security_services
 from threshold.security import throttle as security_throttle
 from threshold.security import webauthn
 from threshold.security.models import MethodKind
-
-logger = logging.getLogger(__name__)
-
 
 # --- Resetting a forgotten password --------------------------------------------------------------
 #
@@ -461,8 +458,6 @@ def complete_password_reset(*, request: HttpRequest, flow: ResetFlow, password: 
                 "trusted_devices_forgotten": forgotten,
             },
         )
-        from threshold.devices.services import unlock_account
-
         # Only a full reset gets here (the code, and a second method when 2SV is on).
         unlock_account(user=user, request=request, via="password_reset")
     sign_in_throttle.record_success(email=user.email)

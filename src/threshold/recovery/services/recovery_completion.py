@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -13,8 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from threshold.accounts.allauth_forms import LoginForm
 from threshold.accounts.models import User
 from threshold.activity.services import record_event
+from threshold.devices.services import unlock_account
 from threshold.recovery.models import (
     OPEN_STATUSES,
     AccountRecovery,
@@ -33,9 +34,7 @@ from threshold.recovery.services.recovery_messages import (
     _url,
 )
 from threshold.security.selectors import SIGN_IN_PROVEN_BY
-
-logger = logging.getLogger(__name__)
-
+from threshold.security.services import note_password_reset
 
 # --- Cancelling -------------------------------------------------------------------------------------
 
@@ -203,9 +202,6 @@ def complete_account_recovery(
     over, after cancellation or expiry, and for a reviewed request not approved; the
     row lock and conditional update mean a recovery completes at most once.
     """
-    from threshold.devices.services import unlock_account
-    from threshold.security.services import note_password_reset
-
     now = timezone.now()
     with transaction.atomic():
         row = AccountRecovery.objects.select_for_update().filter(pk=recovery.pk).first()
@@ -264,8 +260,6 @@ def sign_in_after_recovery(
     reads). Returns allauth's response, or None when the sign-in did not happen (then the
     person signs in as usual).
     """
-    from threshold.accounts.allauth_forms import LoginForm
-
     # SECURITY: the mark that lets this one sign-in skip the second step lives on the
     # request only, never in the session, so nothing of it can outlast this request.
     setattr(request, SIGN_IN_PROVEN_BY, ACCOUNT_RECOVERY)

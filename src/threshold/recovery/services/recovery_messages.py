@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
+from threshold.accounts.selectors import verified_emails
 from threshold.core.mail import send_templated_mail
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
@@ -136,8 +137,6 @@ def _url(name: str, *args: Any) -> str:
 
 def _tell_every_address(*, user: Any, template: str, context: dict[str, Any], sms: str) -> int:
     """Mail every verified address and text every verified phone number; returns how many were told."""
-    from threshold.accounts.selectors import verified_emails
-
     told = 0
     language = _language(user)
     for address in verified_emails(user):

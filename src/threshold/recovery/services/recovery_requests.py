@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -46,9 +45,6 @@ from threshold.recovery.services.recovery_messages import (
     _too_many_tries,
     _url,
 )
-
-logger = logging.getLogger(__name__)
-
 
 # --- A request reviewed by our support team -------------------------------------------------------
 
