@@ -7,8 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from threshold.accounts.phones import parse_phone_number
 
-# --- Account recovery ------------------------------------------------------------------------------
-
 
 class AccountEmailForm(forms.Form):
     account_email = forms.EmailField(

@@ -10,8 +10,6 @@ from django.utils.translation import gettext_lazy as _
 
 from threshold.accounts.phones import parse_phone_number
 
-# --- Resetting a forgotten password ----------------------------------------------------------
-
 
 class ResetStartForm(forms.Form):
     email = forms.EmailField(

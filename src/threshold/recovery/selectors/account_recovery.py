@@ -18,8 +18,6 @@ from threshold.recovery.models import (
     RecoveryKind,
 )
 
-# --- Account recovery ----------------------------------------------------------------------------
-
 
 def token_hash(token: str) -> str:
     """How a recovery link's token is stored: SHA-256 (the token has 256 random bits)."""

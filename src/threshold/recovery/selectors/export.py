@@ -18,8 +18,6 @@ from threshold.recovery.models import (
 )
 from threshold.security.models import RecoveryCode, SecuritySettings, SignInMethod
 
-# --- Download your data ------------------------------------------------------------------
-
 
 def latest_export(user: Any) -> DataExport | None:
     """The person's newest export that is still being built or still downloadable."""

@@ -16,8 +16,6 @@ from threshold.accounts.models import PhoneNumber, User
 from threshold.security import selectors as security_selectors
 from threshold.security.models import MethodKind
 
-# --- "Can't sign in?" -------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class RecoveryWay:

@@ -17,8 +17,6 @@ from threshold.recovery.models import (
 )
 from threshold.security.models import RecoveryCode, SignInMethod
 
-# --- After a recovery sign-in: set up a new method and new codes ---------------------------
-
 # How a session proved who it is when it skipped the usual sign-in: another helper's
 # cooling-off rule reads exactly this key. Set only after the sign-in has completed.
 RESET_BY_SESSION_KEY = "threshold.security_reset_by"

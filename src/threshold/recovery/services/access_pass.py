@@ -35,8 +35,6 @@ from threshold.recovery.selectors.set_up import (
 )
 from threshold.security.selectors import SIGN_IN_PROVEN_BY
 
-# --- Temporary Access Pass -------------------------------------------------------------------
-
 
 class AccessPassNotIssued(Exception):
     """The pass was not issued; ``message`` says why (for the operator or admin who asked)."""

@@ -19,8 +19,6 @@ from threshold.recovery.models import (
 from threshold.recovery.selectors.export import downloadable_export
 from threshold.security.services import ensure_fresh_sign_in
 
-# --- Download your data ------------------------------------------------------------------
-
 
 class ExportNotFound(Exception):
     """Not a ready, unexpired export of this account: answer 404."""

@@ -24,8 +24,6 @@ from threshold.recovery.selectors.account_recovery import token_hash, verified_p
 logger = logging.getLogger(__name__)
 
 
-# --- Account recovery ------------------------------------------------------------------------------
-#
 # Two ways back into an account whose sign-in methods are gone (issue 5 §2):
 #
 # * waiting period: the person proves a verified email address AND a verified phone number

@@ -46,8 +46,6 @@ from threshold.recovery.services.recovery_messages import (
     _url,
 )
 
-# --- A request reviewed by our support team -------------------------------------------------------
-
 
 def send_contact_code(*, contact_email: str, request: HttpRequest | None) -> None:
     """Mail a code to the contact address of a request for review, before it is queued.

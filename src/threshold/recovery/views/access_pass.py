@@ -17,8 +17,6 @@ from threshold.recovery.services.access_pass import (
     sign_in_with_access_pass,
 )
 
-# --- Signing in with a Temporary Access Pass --------------------------------------------------
-
 
 @never_cache
 @require_http_methods(["GET", "POST"])

@@ -50,8 +50,6 @@ from threshold.recovery.services.password_reset import (
 from threshold.security import webauthn
 from threshold.security.models import MethodKind
 
-# --- "Can't sign in?" and resetting a forgotten password ------------------------------------------
-
 
 def reset_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Never cached, and never telling another site where the person came from.

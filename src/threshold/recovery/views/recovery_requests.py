@@ -28,8 +28,6 @@ from threshold.recovery.views.account_recovery import (
     _new_password_page,
 )
 
-# --- A request reviewed by our support team ---------------------------------------------------------
-
 
 @never_cache
 @require_http_methods(["GET", "POST"])

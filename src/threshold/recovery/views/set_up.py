@@ -24,8 +24,6 @@ from threshold.security import services as security_services
 from threshold.security.models import MethodKind
 from threshold.security.views import keep_new_codes
 
-# --- After a recovery sign-in: a new method and new codes -----------------------------------
-
 
 @login_required
 @never_cache
