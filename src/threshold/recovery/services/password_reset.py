@@ -41,7 +41,6 @@ from threshold.security import throttle as security_throttle
 from threshold.security import webauthn
 from threshold.security.models import MethodKind
 
-#
 # SECURITY: every answer of the reset is the same whether or not the email typed has an
 # account and whether or not the address or number asked for belongs to it: the same
 # pages, words, statuses and redirects; codes are sent, tries counted in the database and

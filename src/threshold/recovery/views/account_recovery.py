@@ -44,7 +44,6 @@ from threshold.recovery.services.recovery_completion import (
 )
 from threshold.recovery.services.recovery_messages import RecoveryRefused
 
-#
 # Signed-out pages. What the person has proved so far lives in their (server-side) session,
 # bound to the account's email address they typed, and for an hour at most.
 
