@@ -38,8 +38,8 @@ from tests.security.conftest import (  # noqa: F401 - the fixtures, shared secur
     verify,
 )
 from threshold.orgs.models import Invitation, Membership, Organization
-from threshold.recovery import services as recovery_services
 from threshold.recovery.models import AccountRecovery, RecoveryKind
+from threshold.recovery.services.access_pass import issue_access_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def seeded(user_with_two_step: Person, commits: Commits) -> dict[str, Any]:  # n
     assert sign_in(laptop, ada.user).status_code == 302
     assert verify(laptop, oathtool_code(ada.secret, at=time.time() + 30), trust=True).status_code == 302
     with commits(execute=True):
-        _, access_pass = recovery_services.issue_access_pass(user=ada.user, issued_by=None, request=None)
+        _, access_pass = issue_access_pass(user=ada.user, issued_by=None, request=None)
     AccountRecovery.objects.create(
         user=ada.user,
         kind=RecoveryKind.REVIEWED,

@@ -20,7 +20,7 @@ from threshold.core.errors import PolicyDenied
 from threshold.devices.models import Device
 from threshold.orgs import policies
 from threshold.orgs.models import Organization, Role, TextMessages
-from threshold.recovery import services as recovery_services
+from threshold.recovery.services.closure import close_account
 from threshold.security.models import MethodKind, SignInMethod
 from threshold.security.selectors.methods import two_step_enabled
 from threshold.security.services.guard_rails import removal_decision
@@ -319,7 +319,7 @@ def test_closing_the_account(adele: User, adele_client: Client, set_policy: Any)
     assert refused.redirect_chain[-1][0] == "/privacy/"
     assert "Managed by Contoso:" in refused.content.decode()
     with pytest.raises(PolicyDenied):
-        recovery_services.close_account(user=adele, request=None, days=30)
+        close_account(user=adele, request=None, days=30)
     response = adele_client.post("/privacy/close/", {"days": "30", "confirm": "on"})
     assert response.status_code == 302
     assert User.objects.get(pk=adele.pk).closes_at is None

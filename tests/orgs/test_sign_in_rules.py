@@ -257,14 +257,14 @@ def test_a_temporary_access_pass_is_the_way_out_of_a_held_sign_in(
     adele: User, megan: User, premium_contoso: Organization, set_policy: Any, commits: Any
 ) -> None:
     from tests.recovery.test_access_pass import pass_signed_in, use_pass
-    from threshold.recovery import services as recovery_services
+    from threshold.recovery.services.access_pass import issue_access_pass
 
     set_policy(unfamiliar_sign_in=UnfamiliarSignIn.SECOND_STEP)
     _history_elsewhere(adele)
     client = browser()
     assert sign_in(client, adele).status_code == 403
     with commits(execute=True):
-        _pass, plain = recovery_services.issue_access_pass(user=adele, issued_by=megan, request=None)
+        _pass, plain = issue_access_pass(user=adele, issued_by=megan, request=None)
     response = use_pass(client, adele.email, plain)
     assert response.status_code == 302, response.content[:600]
     assert pass_signed_in(client)

@@ -29,8 +29,15 @@ from tests.security.conftest import (
 )
 from threshold.accounts.models import User
 from threshold.activity.models import SecurityEvent
-from threshold.recovery import codes, services
+from threshold.recovery import codes
 from threshold.recovery.models import TemporaryAccessPass
+from threshold.recovery.services.access_pass import (
+    AccessPassNotIssued,
+    AccessPassRefused,
+    issue_access_pass,
+    redeem_access_pass,
+    revoke_access_pass,
+)
 from threshold.security.models import MethodKind, SignInMethod
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +47,7 @@ REFUSAL = "That email address and pass didn&#x27;t work together."
 
 def issue(user: User, commits: Commits, **options: Any) -> tuple[TemporaryAccessPass, str]:
     with commits(execute=True):
-        return services.issue_access_pass(user=user, issued_by=None, request=None, **options)
+        return issue_access_pass(user=user, issued_by=None, request=None, **options)
 
 
 def use_pass(client: Client, email: str, plain: str) -> Any:
@@ -100,12 +107,12 @@ def test_a_pass_works_for_10_to_1440_minutes_and_never_for_a_closing_account(
     person: Person, commits: Commits
 ) -> None:
     for minutes in (9, 1441):
-        with pytest.raises(services.AccessPassNotIssued):
-            services.issue_access_pass(user=person.user, issued_by=None, request=None, minutes=minutes)
+        with pytest.raises(AccessPassNotIssued):
+            issue_access_pass(user=person.user, issued_by=None, request=None, minutes=minutes)
     User.objects.filter(pk=person.user.pk).update(closes_at=timezone.now() + timedelta(days=30))
     person.user.refresh_from_db()
-    with pytest.raises(services.AccessPassNotIssued):
-        services.issue_access_pass(user=person.user, issued_by=None, request=None)
+    with pytest.raises(AccessPassNotIssued):
+        issue_access_pass(user=person.user, issued_by=None, request=None)
     assert not TemporaryAccessPass.objects.exists()
 
 
@@ -191,7 +198,7 @@ def test_every_refusal_gives_the_same_answer(person: Person, commits: Commits, s
     other = make_user("grace@example.com")
     _, others_pass = issue(other, commits)
     revoked, revoked_plain = issue(person.user, commits)
-    services.revoke_access_pass(access_pass=revoked, revoked_by=None, request=None)
+    revoke_access_pass(access_pass=revoked, revoked_by=None, request=None)
     expired, expired_plain = issue(person.user, commits)
     TemporaryAccessPass.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     _, used_plain = issue(person.user, commits)
@@ -274,7 +281,7 @@ def test_twenty_parallel_uses_of_a_one_time_pass_succeed_exactly_once() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serialises every writer")
     user = make_user("race@example.com")
-    _, plain = services.issue_access_pass(user=user, issued_by=None, request=None)
+    _, plain = issue_access_pass(user=user, issued_by=None, request=None)
     barrier = threading.Barrier(20)
     results: list[bool] = []
     lock = threading.Lock()
@@ -283,9 +290,9 @@ def test_twenty_parallel_uses_of_a_one_time_pass_succeed_exactly_once() -> None:
         try:
             barrier.wait()
             try:
-                services.redeem_access_pass(email=user.email, code=plain, request=None)
+                redeem_access_pass(email=user.email, code=plain, request=None)
                 ok = True
-            except services.AccessPassRefused:
+            except AccessPassRefused:
                 ok = False
             with lock:
                 results.append(ok)
@@ -355,8 +362,8 @@ def test_the_pass_session_reaches_only_the_set_up_pages(pass_session: Person) ->
 
 def test_revoking_the_pass_ends_its_session(pass_session: Person) -> None:
     access_pass = TemporaryAccessPass.objects.get(user=pass_session.user)
-    assert services.revoke_access_pass(access_pass=access_pass, revoked_by=None, request=None)
-    assert not services.revoke_access_pass(access_pass=access_pass, revoked_by=None, request=None)
+    assert revoke_access_pass(access_pass=access_pass, revoked_by=None, request=None)
+    assert not revoke_access_pass(access_pass=access_pass, revoked_by=None, request=None)
     response = pass_session.client.get("/recover/set-up/")
     assert response["Location"] == "/accounts/login/"
     assert not pass_signed_in(pass_session.client)

@@ -27,8 +27,13 @@ from tests.security.conftest import (
 )
 from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
-from threshold.recovery import services, tasks
+from threshold.recovery import tasks
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryStatus
+from threshold.recovery.services.recovery_completion import (
+    complete_account_recovery,
+    mark_due_recoveries_ready,
+)
+from threshold.recovery.services.recovery_messages import RecoveryRefused
 from threshold.security.models import MethodKind, SignInMethod, TrustedDevice
 
 pytestmark = pytest.mark.django_db
@@ -128,8 +133,8 @@ def test_the_waiting_period_recovery_end_to_end(
     assert (
         stranger.get("/recover/second-method/new-password/")["Location"] == "/recover/second-method/waiting/"
     )
-    with pytest.raises(services.RecoveryRefused) as refused:
-        services.complete_account_recovery(recovery=recovery, request=None, password=NEW_PASSWORD)
+    with pytest.raises(RecoveryRefused) as refused:
+        complete_account_recovery(recovery=recovery, request=None, password=NEW_PASSWORD)
     assert refused.value.code == "not_ready"
     with commits(execute=True):
         call_command("ready_due_recoveries", stdout=io.StringIO())
@@ -241,8 +246,8 @@ def test_cancel_from_an_old_address_link_needs_the_button(
     # The link now cancels nothing more, and the recovery cannot be completed.
     assert "Nothing to cancel" in owner.get(path_of(match.group(0)), follow=True).content.decode()
     AccountRecovery.objects.filter(pk=recovery.pk).update(ready_at=timezone.now() - timedelta(minutes=1))
-    with pytest.raises(services.RecoveryRefused) as refused:
-        services.complete_account_recovery(recovery=recovery, request=None, password=NEW_PASSWORD)
+    with pytest.raises(RecoveryRefused) as refused:
+        complete_account_recovery(recovery=recovery, request=None, password=NEW_PASSWORD)
     assert refused.value.code == "closed"
 
 
@@ -350,7 +355,7 @@ def test_the_scheduled_run_expires_a_recovery_left_unfinished(
     )
     with commits(execute=True):
         assert tasks.ready_due_recoveries.enqueue().return_value == {"ready": 0, "expired": 1}
-        assert services.mark_due_recoveries_ready() == (0, 0)
+        assert mark_due_recoveries_ready() == (0, 0)
     recovery.refresh_from_db()
     assert recovery.status == RecoveryStatus.EXPIRED
     assert SecurityEvent.objects.filter(code="account:recovery:expire", user=ada.user).exists()

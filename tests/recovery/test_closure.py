@@ -29,7 +29,9 @@ from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
 from threshold.core.errors import FreshSignInRequired
 from threshold.devices.models import Device
-from threshold.recovery import services, tasks
+from threshold.recovery import tasks
+from threshold.recovery.services import closure
+from threshold.recovery.services.closure import AlreadyClosing, close_account, close_due_accounts
 from threshold.security.models import RecoveryCode, SignInMethod
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +62,7 @@ def test_closing_needs_a_fresh_sign_in(person: Person, clock: Any) -> None:
     person.user.refresh_from_db()
     assert person.user.closes_at is None
     with pytest.raises(FreshSignInRequired):
-        services.close_account(user=person.user, request=None, days=30)
+        close_account(user=person.user, request=None, days=30)
 
 
 def test_only_30_or_60_days(person: Person) -> None:
@@ -154,9 +156,9 @@ def test_closing_twice_is_refused(person: Person, commits: Any) -> None:
     """Two tabs, both signed in a moment ago, post "Close my account": the second is refused."""
     first, second = person.client.get("/").wsgi_request, person.client.get("/").wsgi_request
     with commits(execute=True):
-        closes_at = services.close_account(user=person.user, request=first, days=30)
-    with pytest.raises(services.AlreadyClosing):
-        services.close_account(user=person.user, request=second, days=60)
+        closes_at = close_account(user=person.user, request=first, days=30)
+    with pytest.raises(AlreadyClosing):
+        close_account(user=person.user, request=second, days=60)
     person.user.refresh_from_db()
     assert person.user.closes_at == closes_at
     assert SecurityEvent.objects.filter(user=person.user, code="account:close:request").count() == 1
@@ -196,7 +198,7 @@ def test_the_end_of_the_window_deletes_personal_data_and_keeps_an_anonymous_tomb
     )
     events_before = SecurityEvent.objects.filter(user=person.user).count()
 
-    assert services.close_due_accounts() == 0  # not due yet
+    assert close_due_accounts() == 0  # not due yet
     move_window_end(person)
     out = StringIO()
     call_command("close_due_accounts", stdout=out)
@@ -221,7 +223,7 @@ def test_the_end_of_the_window_deletes_personal_data_and_keeps_an_anonymous_tomb
     assert events.filter(code="account:close:complete").count() == 1
 
     # Twice is harmless, and the tombstone cannot sign in.
-    assert services.close_due_accounts() == 0
+    assert close_due_accounts() == 0
     assert tasks.close_due_accounts.enqueue().return_value == 0
     assert events.filter(code="account:close:complete").count() == 1
     for login in (person.user, tombstone):
@@ -239,15 +241,15 @@ def test_a_purge_killed_halfway_leaves_the_account_whole_and_the_next_run_finish
     def killed(user: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(services, "_anonymise_events", killed)
+    monkeypatch.setattr(closure, "_anonymise_events", killed)
     with pytest.raises(KeyboardInterrupt):
-        services.close_due_accounts()
+        close_due_accounts()
     person.user.refresh_from_db()
     assert person.user.email == "ada@example.com" and person.user.closed_at is None
     assert EmailAddress.objects.filter(user=person.user).exists()
 
     monkeypatch.undo()
-    assert services.close_due_accounts() == 1
+    assert close_due_accounts() == 1
     person.user.refresh_from_db()
     assert person.user.closed_at is not None
 
@@ -260,13 +262,13 @@ def test_an_account_past_its_window_cannot_be_reopened(account_pending_closure: 
     assert response["Location"] == "/accounts/login/"
     account_pending_closure.user.refresh_from_db()
     assert account_pending_closure.user.is_closing
-    assert services.close_due_accounts() == 1
+    assert close_due_accounts() == 1
 
 
 def test_a_reopened_account_is_not_purged(account_pending_closure: Person) -> None:
     client = browser()
     sign_in(client, account_pending_closure.user)
     client.post("/privacy/reopen/")
-    assert services.close_due_accounts(now=timezone.now() + timedelta(days=61)) == 0
+    assert close_due_accounts(now=timezone.now() + timedelta(days=61)) == 0
     account_pending_closure.user.refresh_from_db()
     assert account_pending_closure.user.email == "ada@example.com"

@@ -31,8 +31,10 @@ from tests.security.conftest import (
 )
 from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
-from threshold.recovery import services
 from threshold.recovery.models import DataExport, ExportStatus
+from threshold.recovery.services.access_pass import issue_access_pass
+from threshold.recovery.services.closure import close_due_accounts
+from threshold.recovery.services.export_archive import build_data_export
 from threshold.security.models import RecoveryCode
 
 pytestmark = pytest.mark.django_db
@@ -116,7 +118,7 @@ def test_no_secret_hash_or_code_of_any_method_is_in_any_file(
         person.client.post("/your-info/phones/add/", {"number": "+14255550123", "region": ""})
     phone_code = last_text_message_code(sms_outbox)  # left unentered: a pending code
     with commits(execute=True):
-        _, access_pass = services.issue_access_pass(user=person.user, issued_by=None, request=None)
+        _, access_pass = issue_access_pass(user=person.user, issued_by=None, request=None)
 
     export = ask_for_export(person, commits)
     archive = zipfile.ZipFile(io.BytesIO(download(person.client, export).content))
@@ -156,9 +158,9 @@ def test_the_link_expires_after_24_hours_and_expired_exports_are_deleted(
     DataExport.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     ask_for_export_again = DataExport.objects.create(user=person.user)
-    assert services.build_data_export(export_id=ask_for_export_again.pk)
+    assert build_data_export(export_id=ask_for_export_again.pk)
     assert not DataExport.objects.filter(pk=export.pk).exists()
-    assert services.build_data_export(export_id=ask_for_export_again.pk) is False  # built once
+    assert build_data_export(export_id=ask_for_export_again.pk) is False  # built once
 
 
 def test_exporting_and_downloading_need_a_fresh_sign_in(person: Person, commits: Any, clock: Any) -> None:
@@ -182,5 +184,5 @@ def test_closing_deletes_the_exports(person: Person, commits: Any) -> None:
     with commits(execute=True):
         person.client.post("/privacy/close/", {"days": "30"})
     User.objects.filter(pk=person.user.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
-    assert services.close_due_accounts() == 1
+    assert close_due_accounts() == 1
     assert not DataExport.objects.exists()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
@@ -16,8 +17,11 @@ from tests.conftest import Mailbox, SmsOutbox, make_user
 from tests.security.conftest import Commits, Person, browser, is_signed_in
 from threshold.accounts.models import Organization, PhoneNumber, User
 from threshold.activity.models import SecurityEvent
-from threshold.recovery import services
 from threshold.recovery.models import AccountRecovery, Decision, RecoveryKind, RecoveryStatus
+from threshold.recovery.services.closure import close_one_account
+from threshold.recovery.services.recovery_completion import complete_account_recovery
+from threshold.recovery.services.recovery_messages import RecoveryRefused
+from threshold.recovery.services.recovery_requests import decide_recovery_request
 
 pytestmark = pytest.mark.django_db
 
@@ -277,8 +281,8 @@ def test_denial_mails_the_contact_address_what_they_can_do(
     assert not mailbox.to("ada@example.com")
     assert SecurityEvent.objects.filter(code="account:recovery:deny", user=ada.user).exists()
     # Decided once: a second decision is refused and changes nothing.
-    with pytest.raises(services.RecoveryRefused):
-        services.decide_recovery_request(
+    with pytest.raises(RecoveryRefused):
+        decide_recovery_request(
             recovery=recovery, staff_user=recovery.decided_by, approve=True, note="", request=None
         )
 
@@ -289,8 +293,8 @@ def test_a_request_for_no_account_can_only_be_denied(
     recovery = queue(browser(), mailbox, commits, account="nobody@example.com")
     page = operator.get(f"/staff/recovery/accountrecovery/{recovery.pk}/change/").content.decode()
     assert "No such account" in page and 'value="approve"' not in page
-    with pytest.raises(services.RecoveryRefused):
-        services.decide_recovery_request(
+    with pytest.raises(RecoveryRefused):
+        decide_recovery_request(
             recovery=recovery, staff_user=User.objects.get(is_staff=True), approve=True, note="", request=None
         )
     recovery.refresh_from_db()
@@ -299,10 +303,8 @@ def test_a_request_for_no_account_can_only_be_denied(
 
 def test_only_staff_decide(ada: Person, mailbox: Mailbox, commits: Commits) -> None:
     recovery = queue(browser(), mailbox, commits)
-    with pytest.raises(services.PermissionDenied):
-        services.decide_recovery_request(
-            recovery=recovery, staff_user=ada.user, approve=True, note="", request=None
-        )
+    with pytest.raises(PermissionDenied):
+        decide_recovery_request(recovery=recovery, staff_user=ada.user, approve=True, note="", request=None)
     response = ada.client.post(
         f"/staff/recovery/accountrecovery/{recovery.pk}/decide/", {"decision": "approve"}
     )
@@ -383,9 +385,9 @@ def test_a_recovery_completes_once_when_used_twice_at_the_same_moment(mailbox: M
         try:
             row = AccountRecovery.objects.get(pk=recovery.pk)
             barrier.wait(timeout=10)
-            services.complete_account_recovery(recovery=row, request=None, password=password)
+            complete_account_recovery(recovery=row, request=None, password=password)
             results.append(password)
-        except services.RecoveryRefused:
+        except RecoveryRefused:
             results.append("refused")
         finally:
             connection.close()
@@ -411,6 +413,6 @@ def test_closing_the_operators_account_keeps_the_requests_they_decided(
     staff = User.objects.get(email="operator@threshold.example")
     User.objects.filter(pk=staff.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
     with commits(execute=True):
-        assert services.close_one_account(pk=staff.pk)
+        assert close_one_account(pk=staff.pk)
     recovery.refresh_from_db()
     assert recovery.decision == Decision.DENIED and recovery.decided_by is None

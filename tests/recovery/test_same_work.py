@@ -21,8 +21,8 @@ from django_tasks_db.models import DBTaskResult
 
 from tests.conftest import Mailbox, make_user, run_worker
 from threshold.accounts.models import PhoneNumber, User
-from threshold.recovery import services
 from threshold.recovery.models import TemporaryAccessPass
+from threshold.recovery.services.access_pass import issue_access_pass
 
 # transaction=True: the worker checks its connection as a process does, which a test transaction would not survive.
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("queued_tasks")]
@@ -146,7 +146,7 @@ def test_recovery_request(ada: User, mailbox: Mailbox) -> None:
 
 
 def test_access_pass_sign_in(ada: User) -> None:
-    services.issue_access_pass(user=ada, issued_by=None, request=None)  # the known account has a pass
+    issue_access_pass(user=ada, issued_by=None, request=None)  # the known account has a pass
     assert TemporaryAccessPass.objects.filter(user=ada).exists()
 
     def steps(email: str, ip: str) -> Work:

@@ -378,12 +378,12 @@ def test_a_temporary_access_pass_session_cannot_remove_methods_at_all(
     user_with_two_step: Person, commits: Commits
 ) -> None:
     """A pass session only adds methods (recovery.middleware); removing the old ones waits for a real sign-in."""
-    from threshold.recovery import services as recovery_services
+    from threshold.recovery.services.access_pass import issue_access_pass
 
     person = user_with_two_step
     age(person)
     with commits(execute=True):
-        _, plain = recovery_services.issue_access_pass(user=person.user, issued_by=None, request=None)
+        _, plain = issue_access_pass(user=person.user, issued_by=None, request=None)
     client = browser()
     client.post("/recover/access-pass/", {"email": person.user.email, "access_pass": plain})
     assert client.session.get("threshold.security_reset_by") == "access_pass"

@@ -24,7 +24,7 @@ from threshold.accounts.models import PhoneNumber
 from threshold.activity import selectors as activity_selectors
 from threshold.core.context import context_of
 from threshold.core.errors import FreshSignInRequired
-from threshold.recovery import selectors as recovery_selectors
+from threshold.recovery.selectors.set_up import set_up_banner
 
 View = Callable[..., HttpResponse]
 
@@ -59,7 +59,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "last_sign_in": activity_selectors.last_sign_in(user),
             "recent_events": activity_selectors.events_for(user, limit=5),
             "session_count": selectors.session_count(user),  # type: ignore[arg-type]
-            "recovery_set_up": recovery_selectors.set_up_banner(request),
+            "recovery_set_up": set_up_banner(request),
         },
     )
 

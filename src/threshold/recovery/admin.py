@@ -2,7 +2,7 @@
 operators' queue of account recovery requests.
 
 Recovery rows are read-only: the only change an operator makes is a decision, through
-``services.decide_recovery_request``, from the buttons on a request's page.
+``decide_recovery_request``, from the buttons on a request's page.
 """
 
 from __future__ import annotations
@@ -17,9 +17,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from threshold.recovery import selectors, services
-from threshold.recovery.forms import DecisionForm
+from threshold.recovery.forms.recovery_requests import DecisionForm
 from threshold.recovery.models import AccountRecovery, RecoveryKind, RecoveryStatus, TemporaryAccessPass
+from threshold.recovery.selectors.account_recovery import AccountFacts, account_facts
+from threshold.recovery.services.access_pass import staff_revoke_access_pass
+from threshold.recovery.services.recovery_messages import RecoveryRefused
+from threshold.recovery.services.recovery_requests import decide_recovery_request
 
 
 @admin.register(TemporaryAccessPass)
@@ -72,7 +75,7 @@ class TemporaryAccessPassAdmin(admin.ModelAdmin[TemporaryAccessPass]):
     @admin.action(description=gettext_lazy("Revoke the selected passes"), permissions=["view"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[TemporaryAccessPass]) -> None:
         revoked = sum(
-            services.staff_revoke_access_pass(access_pass=access_pass, operator=request.user, request=request)
+            staff_revoke_access_pass(access_pass=access_pass, operator=request.user, request=request)
             for access_pass in queryset.select_related("user")
         )
         self.message_user(
@@ -156,7 +159,7 @@ class AccountRecoveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         recovery = self.get_object(request, object_id)
         context = dict(extra_context or {}, show_save=False, show_save_and_continue=False)
         if recovery is not None:
-            facts = selectors.account_facts(recovery)
+            facts = account_facts(recovery)
             context.update(
                 facts=facts,
                 comparison=_comparison(recovery, facts),
@@ -187,14 +190,14 @@ def _decide(model_admin: AccountRecoveryAdmin, request: HttpRequest, object_id: 
         return back
     approve = request.POST["decision"] == "approve"
     try:
-        services.decide_recovery_request(
+        decide_recovery_request(
             recovery=recovery,
             staff_user=request.user,
             approve=approve,
             note=form.cleaned_data["note"],
             request=request,
         )
-    except services.RecoveryRefused as exc:
+    except RecoveryRefused as exc:
         messages.error(request, exc.message)
         return back
     messages.success(
@@ -206,7 +209,7 @@ def _decide(model_admin: AccountRecoveryAdmin, request: HttpRequest, object_id: 
     return back
 
 
-def _comparison(recovery: AccountRecovery, facts: selectors.AccountFacts) -> list[tuple[str, str, str]]:
+def _comparison(recovery: AccountRecovery, facts: AccountFacts) -> list[tuple[str, str, str]]:
     """(what, the person says, the account says) rows for the operator to compare."""
     claims = recovery.claims if isinstance(recovery.claims, dict) else {}
     if not facts.exists:

@@ -8,6 +8,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from threshold.recovery.selectors.set_up import (
+    ACCESS_PASS,
+    ACCESS_PASS_SESSION_KEY,
+    RESET_BY_SESSION_KEY,
+    access_pass_session_live,
+    access_pass_still_valid,
+)
+
 
 class ClosingAccountMiddleware:
     """A closing account can be reopened, and nothing else.
@@ -63,19 +71,17 @@ class AccessPassSessionMiddleware:
         return self._allowed
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from threshold.recovery import selectors
-
         user = getattr(request, "user", None)
         session = getattr(request, "session", None)
         if (
             user is None
             or not user.is_authenticated
             or session is None
-            or session.get(selectors.RESET_BY_SESSION_KEY) != selectors.ACCESS_PASS
+            or session.get(RESET_BY_SESSION_KEY) != ACCESS_PASS
         ):
             return self.get_response(request)
-        if not selectors.access_pass_session_live(request) or not selectors.access_pass_still_valid(
-            session.get(selectors.ACCESS_PASS_SESSION_KEY)
+        if not access_pass_session_live(request) or not access_pass_still_valid(
+            session.get(ACCESS_PASS_SESSION_KEY)
         ):
             logout(request)
             messages.info(

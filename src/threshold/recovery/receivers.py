@@ -7,10 +7,10 @@ from typing import Any
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import receiver
 
-from threshold.recovery import services
+from threshold.recovery.services.recovery_completion import cancel_recoveries_after_sign_in
 
 
 @receiver(auth_signals.user_logged_in)
 def signed_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     # The owner signed in: a recovery of the account they did not need is cancelled.
-    services.cancel_recoveries_after_sign_in(request=request, user=user)
+    cancel_recoveries_after_sign_in(request=request, user=user)

@@ -33,7 +33,12 @@ from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.recovery import selectors
+from threshold.recovery.selectors.account_recovery import (
+    has_verified_email,
+    has_verified_phone,
+    recovery_account,
+)
+from threshold.recovery.selectors.password_reset import is_reset_target
 from threshold.security.selectors.methods import masked_number
 
 logger = logging.getLogger(__name__)
@@ -57,7 +62,7 @@ def send_password_reset_code(
     True when a code was sent. Whatever happens, the person was already told the same thing.
     """
     user = User.objects.filter(pk=user_id or 0, is_active=True, closed_at__isnull=True).first()
-    if user is None or not selectors.is_reset_target(user, target):
+    if user is None or not is_reset_target(user, target):
         return False
     try:
         policies.require(user, Action.PASSWORD_RESET_SELF_SERVICE)
@@ -135,8 +140,8 @@ def _mail_reset_code(*, user: Any, address: str, code: str, token: str, minutes:
 def send_recovery_email_code(*, run_key: str, account_email: str, address: str, flow: str) -> bool:
     """Issue and mail an account recovery code if ``address`` is a verified address of the
     account that ``account_email`` names; True when a code was sent."""
-    user = selectors.recovery_account(account_email)
-    if user is None or not selectors.has_verified_email(user, address):
+    user = recovery_account(account_email)
+    if user is None or not has_verified_email(user, address):
         return False
     try:
         with transaction.atomic():
@@ -163,8 +168,8 @@ def send_recovery_email_code(*, run_key: str, account_email: str, address: str, 
 def send_recovery_phone_code(*, run_key: str, account_email: str, number: str, flow: str) -> bool:
     """Issue and text an account recovery code if ``number`` is a verified number of the account
     that ``account_email`` names (its limits were counted by the request)."""
-    user = selectors.recovery_account(account_email)
-    if user is None or not selectors.has_verified_phone(user, number):
+    user = recovery_account(account_email)
+    if user is None or not has_verified_phone(user, number):
         return False
     try:
         with transaction.atomic():

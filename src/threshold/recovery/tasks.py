@@ -6,40 +6,37 @@ from django.tasks import TaskContext, task
 
 from threshold.core.context import RequestContext
 from threshold.recovery import sending
+from threshold.recovery.services.closure import close_due_accounts as close_due
+from threshold.recovery.services.export_archive import build_data_export as build
+from threshold.recovery.services.export_archive import delete_expired_exports
+from threshold.recovery.services.recovery_completion import mark_due_recoveries_ready
 
 
 @task()
 def close_due_accounts() -> int:
-    """Close every account whose window has ended (see ``services.close_due_accounts``), and
+    """Close every account whose window has ended (see ``services.closure.close_due_accounts``), and
     delete expired data exports, so none outlives its 24 hours when no new one is asked for.
 
     Enqueue it daily from a scheduler, or run ``threshold close_due_accounts`` from cron.
     """
-    from threshold.recovery.services import close_due_accounts as close_due
-    from threshold.recovery.services import delete_expired_exports
-
     delete_expired_exports()
     return close_due()
 
 
 @task()
 def build_data_export(export_id: int) -> bool:
-    """Build one "Download your data" ZIP (see ``services.build_data_export``)."""
-    from threshold.recovery.services import build_data_export as build
-
+    """Build one "Download your data" ZIP (see ``services.export_archive.build_data_export``)."""
     return build(export_id=export_id)
 
 
 @task()
 def ready_due_recoveries() -> dict[str, int]:
     """Mark account recoveries whose waiting period is over ready (mailing the "ready" notice),
-    and expire those past their end (see ``services.mark_due_recoveries_ready``).
+    and expire those past their end (see ``services.recovery_completion.mark_due_recoveries_ready``).
 
     Idempotent. Enqueue it hourly from a scheduler, or run ``threshold ready_due_recoveries``
     from cron: a recovery becomes ready at most that much after its waiting period ends.
     """
-    from threshold.recovery.services import mark_due_recoveries_ready
-
     readied, expired = mark_due_recoveries_ready()
     return {"ready": readied, "expired": expired}
 

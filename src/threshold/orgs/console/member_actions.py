@@ -27,7 +27,7 @@ from threshold.orgs.console.actions import Done, console_action
 from threshold.orgs.models import Membership, Organization, Role
 from threshold.orgs.policies import ConsoleAction
 from threshold.orgs.services import ensure_not_last_global_admin, locked_membership
-from threshold.recovery.services import issue_access_pass
+from threshold.recovery.services.access_pass import issue_access_pass
 from threshold.security.models import RecoveryCode, SignInMethod, TrustedDevice, TrustReason
 
 REMOVED_ACCOUNT_CLOSES_IN_DAYS = 30  # the shorter of recovery.models.CLOSURE_DAYS
@@ -142,7 +142,7 @@ def issue_member_access_pass(
     minutes: int | None = None,
     one_time: bool = True,
 ) -> Done[tuple[Any, str]]:
-    """A Temporary Access Pass for the member (recovery.services.issue_access_pass), shown once."""
+    """A Temporary Access Pass for the member (recovery.services.access_pass.issue_access_pass), shown once."""
     _home_member(organization, member)
     access_pass, plain = issue_access_pass(
         user=member, issued_by=actor, request=request, minutes=minutes, one_time=one_time

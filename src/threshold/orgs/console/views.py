@@ -41,7 +41,7 @@ from threshold.orgs.console.forms import (
 )
 from threshold.orgs.models import Membership, Organization, OrganizationPolicy, Role
 from threshold.orgs.policies import ConsoleAction
-from threshold.recovery.services import AccessPassNotIssued
+from threshold.recovery.services.access_pass import AccessPassNotIssued
 
 View = Callable[..., HttpResponse]
 

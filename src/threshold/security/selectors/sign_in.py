@@ -42,7 +42,7 @@ def last_authenticated_at(request: HttpRequest, user: Any) -> float | None:
 
 
 def signed_in_recently(request: HttpRequest, user: Any) -> bool:
-    from threshold.recovery.selectors import access_pass_session_live
+    from threshold.recovery.selectors.set_up import access_pass_session_live
 
     if access_pass_session_live(request):
         # SECURITY: a Temporary Access Pass is itself the fresh proof, for as long as the

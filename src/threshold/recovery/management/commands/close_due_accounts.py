@@ -4,7 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from threshold.recovery.services import close_due_accounts, delete_expired_exports
+from threshold.recovery.services.closure import close_due_accounts
+from threshold.recovery.services.export_archive import delete_expired_exports
 
 
 class Command(BaseCommand):

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from threshold.accounts.selectors import user_by_email
 from threshold.core.errors import PolicyDenied
-from threshold.recovery.services import AccessPassNotIssued, issue_access_pass
+from threshold.recovery.services.access_pass import AccessPassNotIssued, issue_access_pass
 
 
 class Command(BaseCommand):

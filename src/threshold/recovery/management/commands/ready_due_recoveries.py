@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from threshold.recovery.services import mark_due_recoveries_ready
+from threshold.recovery.services.recovery_completion import mark_due_recoveries_ready
 
 
 class Command(BaseCommand):

@@ -1,0 +1,273 @@
+""" "Can't sign in?" and resetting a forgotten password."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from threshold.accounts import codes as phone_codes
+from threshold.accounts.models import VerificationPurpose
+from threshold.accounts.phones import display_phone_number
+from threshold.recovery.forms.password_reset import (
+    NewPasswordForm,
+    ResetCodeForm,
+    ResetPasskeyForm,
+    ResetSendForm,
+    ResetStartForm,
+)
+from threshold.recovery.selectors.password_reset import (
+    RESET_LINK_SESSION_KEY,
+    RESET_SESSION_KEY,
+    ResetFlow,
+    recovery_ways,
+    reset_flow,
+    reset_second_step_options,
+)
+from threshold.recovery.services.password_reset import (
+    ResetRefused,
+    check_password_reset_code,
+    complete_password_reset,
+    reset_needs_second_step,
+    reset_user,
+    send_password_reset_code,
+    send_reset_second_step_text,
+    start_password_reset,
+    use_password_reset_link,
+    verify_reset_second_step,
+)
+from threshold.security import webauthn
+from threshold.security.models import MethodKind
+
+
+def reset_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Never cached, and never telling another site where the person came from.
+
+    SECURITY: ``Referrer-Policy: no-referrer`` on every page of the reset, so that no
+    address of it (even one that carried a secret before it was taken out) reaches a
+    linked site, an image host or an analytics script.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return never_cache(wrapper)
+
+
+def _start_again(request: HttpRequest) -> HttpResponse:
+    messages.info(request, _("Your password reset has ended. Start again: it takes a minute."))
+    return redirect("recover_password")
+
+
+@reset_page
+@require_GET
+def recover(request: HttpRequest) -> HttpResponse:
+    return render(request, "recovery/recover.html", {"ways": recovery_ways()})
+
+
+@reset_page
+@require_http_methods(["GET", "POST"])
+def reset_start(request: HttpRequest) -> HttpResponse:
+    form = ResetStartForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            start_password_reset(request=request, email=form.cleaned_data["email"])
+        except ResetRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("recover_password_send")
+    return render(
+        request, "recovery/password_reset_start.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@reset_page
+@require_http_methods(["GET", "POST"])
+def reset_send(request: HttpRequest) -> HttpResponse:
+    flow = reset_flow(request)
+    if flow is None:
+        return _start_again(request)
+    form = ResetSendForm(
+        request.POST if request.method == "POST" else None, initial={"way": "email", "email": flow.email}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            send_password_reset_code(request=request, flow=flow, target=form.cleaned_data["target"])
+        except ResetRefused as exc:
+            form.add_error(None, exc.message)
+        else:
+            return redirect("recover_password_code")
+    return render(
+        request,
+        "recovery/password_reset_send.html",
+        {"form": form, "flow": flow},
+        status=400 if form.errors else 200,
+    )
+
+
+def _after_code(flow: ResetFlow) -> HttpResponse:
+    if reset_needs_second_step(flow):
+        return redirect("recover_password_verify")
+    return redirect("recover_password_new")
+
+
+def _shown_target(flow: ResetFlow) -> str:
+    return flow.target if flow.by_email else display_phone_number(flow.target)
+
+
+@reset_page
+@require_http_methods(["GET", "POST"])
+def reset_code(request: HttpRequest) -> HttpResponse:
+    flow = reset_flow(request)
+    if flow is None or not flow.target:
+        return _start_again(request)
+    form = ResetCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            check_password_reset_code(request=request, flow=flow, code=form.cleaned_data["code"])
+        except ResetRefused as exc:
+            form.add_error("code", exc.message)
+        else:
+            return _after_code(flow)
+    minutes = phone_codes.code_ttl(purpose=VerificationPurpose.PASSWORD_RESET, target=flow.target) // 60
+    return render(
+        request,
+        "recovery/password_reset_code.html",
+        {"form": form, "target": _shown_target(flow), "by_email": flow.by_email, "minutes": minutes},
+        status=400 if form.errors else 200,
+    )
+
+
+@reset_page
+@require_GET
+def reset_link_token(request: HttpRequest, token: str) -> HttpResponse:
+    # SECURITY: the token leaves the address at once: it is kept in this browser's session
+    # and the page that uses it has a clean address, so it is not left in the history, in
+    # a Referer header or in a screenshot. Using it needs a POST from that page, so a mail
+    # scanner that fetches every link cannot use it up.
+    request.session[RESET_LINK_SESSION_KEY] = token[:128]
+    return redirect("recover_password_link")
+
+
+@reset_page
+@require_http_methods(["GET", "POST"])
+def reset_link(request: HttpRequest) -> HttpResponse:
+    token = request.session.get(RESET_LINK_SESSION_KEY)
+    if not isinstance(token, str) or not token:
+        return _start_again(request)
+    if request.method == "POST":
+        request.session.pop(RESET_LINK_SESSION_KEY, None)
+        try:
+            used = use_password_reset_link(request=request, token=token)
+        except ResetRefused as exc:
+            messages.error(request, exc.message)
+            return redirect("recover_password")
+        flow = reset_flow(request)
+        if not used or flow is None:
+            messages.error(
+                request, _("This link no longer works: it was used already, or it expired. Start again.")
+            )
+            return redirect("recover_password")
+        return _after_code(flow)
+    return render(request, "recovery/password_reset_link.html")
+
+
+@reset_page
+@require_http_methods(["GET", "POST"])
+def reset_verify(request: HttpRequest) -> HttpResponse:
+    flow = reset_flow(request)
+    user = reset_user(flow) if flow is not None else None
+    if flow is None or user is None:
+        return _start_again(request)
+    if not reset_needs_second_step(flow) or flow.second_step:
+        return redirect("recover_password_new")
+    options = reset_second_step_options(user, flow)
+    if not options:
+        # SECURITY: fail closed: with no second method to ask for, the reset cannot finish here.
+        messages.error(
+            request,
+            _("Your account needs a second method to reset its password, and none can be used here."),
+        )
+        return redirect("recover")
+    wanted = request.POST.get("method") or request.GET.get("method") or options[0].key
+    option = next((o for o in options if o.key == wanted), options[0])
+    is_passkey = option.kind == MethodKind.PASSKEY
+    form: ResetCodeForm | ResetPasskeyForm = ResetPasskeyForm() if is_passkey else ResetCodeForm()
+    if request.method == "POST":
+        if request.POST.get("action") == "send" and option.method is not None:
+            try:
+                send_reset_second_step_text(request=request, flow=flow, option=option)
+            except ResetRefused as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _("We sent a code by text message. It expires in %(minutes)d minutes.")
+                    % {"minutes": settings.PHONE_CODE_TTL // 60},
+                )
+            return redirect(reverse("recover_password_verify") + "?" + urlencode({"method": option.key}))
+        form = ResetPasskeyForm(request.POST) if is_passkey else ResetCodeForm(request.POST)
+        if form.is_valid():
+            try:
+                verify_reset_second_step(
+                    request=request,
+                    flow=flow,
+                    option=option,
+                    code=form.cleaned_data.get("code", ""),
+                    credential=form.cleaned_data.get("credential"),
+                )
+            except ResetRefused as exc:
+                form.add_error("code" if "code" in form.fields else None, exc.message)
+            else:
+                return redirect("recover_password_new")
+    return render(
+        request,
+        "recovery/password_reset_verify.html",
+        {
+            "form": form,
+            "option": option,
+            "others": [o for o in options if o.key != option.key],
+            "passkey_options": webauthn.begin_second_step(request, user) if is_passkey else None,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@reset_page
+@require_http_methods(["GET", "POST"])
+def reset_new_password(request: HttpRequest) -> HttpResponse:
+    flow = reset_flow(request)
+    if flow is None or reset_user(flow) is None:
+        return _start_again(request)
+    if reset_needs_second_step(flow) and not flow.second_step:
+        return redirect("recover_password_verify")
+    form = NewPasswordForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            complete_password_reset(request=request, flow=flow, password=form.cleaned_data["password1"])
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        except ResetRefused as exc:
+            messages.error(request, exc.message)
+            request.session.pop(RESET_SESSION_KEY, None)
+            return redirect("recover_password")
+        else:
+            messages.success(request, _("Your password was changed. Sign in with your new password."))
+            return redirect("account_login")
+    return render(
+        request, "recovery/password_reset_new.html", {"form": form}, status=400 if form.errors else 200
+    )
