@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
 
-from tests.conftest import make_user
+from tests.conftest import PASSWORD, Mailbox, make_user, run_worker
 from tests.recovery.test_same_work import Work, assert_same_work, measure
 from threshold.accounts.models import User
 
@@ -37,3 +39,31 @@ def test_sign_in_with_a_wrong_password(ada: User) -> None:
 
     assert known.status == 200  # the form again, with the same error for both
     assert_same_work(known, unknown, tasks=0)
+
+
+def sign_up(client: Client, email: str) -> Any:
+    return client.post(
+        "/accounts/signup/",
+        {"given_name": "Ada", "family_name": "King", "email": email, "password1": PASSWORD},
+    )
+
+
+def test_sign_up_send_a_new_code(ada: User, mailbox: Mailbox) -> None:
+    def steps(email: str, ip: str) -> Work:
+        def prepare(client: Client) -> None:
+            client.get("/accounts/signup/")
+            assert sign_up(client, email)["Location"] == "/accounts/confirm-email/"
+            client.get("/accounts/confirm-email/")
+            cache.clear()  # time passes: allauth sends an address at most one code every 10 seconds
+
+        return measure(prepare, lambda c: c.post("/accounts/confirm-email/", {"action": "resend"}), ip)
+
+    new, existing = steps(UNKNOWN, "198.51.100.1"), steps(KNOWN, "198.51.100.2")
+
+    assert new.status == 302
+    assert_same_work(new, existing, tasks=1)
+    run_worker()
+    # The sign-up's message and the new one: two codes for the new address, and "you already
+    # have an account" twice for the existing one.
+    assert len(mailbox.to(UNKNOWN)) == len(mailbox.to(KNOWN)) == 2
+    assert all("already" in Mailbox.text(m).lower() for m in mailbox.to(KNOWN))

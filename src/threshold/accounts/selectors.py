@@ -58,6 +58,21 @@ def user_by_email(email: str) -> Any:
     return User.objects.filter(email__iexact=email.strip()).first()
 
 
+def read_as_for_a_pending_sign_up(email: str) -> None:
+    """The reads "Send a new code" makes for a pending sign-up, made for the account that already
+    has ``email``: its account (twice: once for the sign-in waiting on the code, once for the
+    code) and its address.
+
+    SECURITY: a sign-up with an address that already has an account is told, as a new one is,
+    that a code was sent (``ACCOUNT_PREVENT_ENUMERATION``); asking for a new code must then
+    make the same queries too (``accounts.views.ConfirmEmailCodeView``).
+    """
+    address = email.strip()
+    User.objects.filter(email__iexact=address).first()
+    User.objects.filter(email__iexact=address).first()
+    EmailAddress.objects.filter(email__iexact=address).first()
+
+
 def users_for_sign_in(email: str) -> list[User]:
     """The accounts a password typed with ``email`` is checked against, as allauth finds them:
     those with a verified address ``email`` if any, else those with it unverified or as their
