@@ -48,6 +48,24 @@ def sign_up(client: Client, email: str) -> Any:
     )
 
 
+def test_sign_up_queues_one_message_either_way(ada: User, mailbox: Mailbox) -> None:
+    """The message is queued, not sent, in both cases. The queries are not yet the same: a new
+    address gets its account, its address and its event written, an existing one does not."""
+
+    def steps(email: str, ip: str) -> Work:
+        return measure(lambda c: c.get("/accounts/signup/"), lambda c: sign_up(c, email), ip)
+
+    new, existing = steps(UNKNOWN, "198.51.100.1"), steps(KNOWN, "198.51.100.2")
+
+    assert new.status == existing.status == 302
+    assert new.tasks == existing.tasks == ["threshold.core.tasks.deliver_mail"]
+    assert mailbox.messages == []
+    run_worker()
+    assert len(mailbox.to(UNKNOWN)) == 1 and len(mailbox.to(KNOWN)) == 1
+    assert "already" in Mailbox.text(mailbox.to(KNOWN)[0]).lower()
+    assert User.objects.filter(email=KNOWN).count() == 1
+
+
 def test_sign_up_send_a_new_code(ada: User, mailbox: Mailbox) -> None:
     def steps(email: str, ip: str) -> Work:
         def prepare(client: Client) -> None:
