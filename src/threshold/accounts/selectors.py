@@ -58,6 +58,41 @@ def user_by_email(email: str) -> Any:
     return User.objects.filter(email__iexact=email.strip()).first()
 
 
+def read_as_for_a_pending_sign_up(email: str) -> None:
+    """The reads "Send a new code" makes for a pending sign-up, made for the account that already
+    has ``email``: its account (twice: once for the sign-in waiting on the code, once for the
+    code) and its address.
+
+    SECURITY: a sign-up with an address that already has an account is told, as a new one is,
+    that a code was sent (``ACCOUNT_PREVENT_ENUMERATION``); asking for a new code must then
+    make the same queries too (``accounts.views.ConfirmEmailCodeView``).
+    """
+    address = email.strip()
+    User.objects.filter(email__iexact=address).first()
+    User.objects.filter(email__iexact=address).first()
+    EmailAddress.objects.filter(email__iexact=address).first()
+
+
+def users_for_sign_in(email: str) -> list[User]:
+    """The accounts a password typed with ``email`` is checked against, as allauth finds them:
+    those with a verified address ``email`` if any, else those with it unverified or as their
+    account email. Each account once, so a wrong password is hashed once.
+
+    SECURITY: both reads run for every address. allauth's own lookup skips the second when a
+    verified address matches, so an unknown address made one query more than a known one.
+    """
+    address = email.strip().lower()
+    addresses = [
+        e
+        for e in EmailAddress.objects.filter(email=address).select_related("user")
+        if e.email.lower() == address
+    ]
+    by_field = [u for u in User.objects.filter(email=address) if u.email.lower() == address]
+    verified = [e.user for e in addresses if e.verified]
+    found = verified or [*(e.user for e in addresses), *by_field]
+    return list({user.pk: user for user in found}.values())
+
+
 def session_count(user: User) -> int:
     from allauth.usersessions.models import UserSession
 

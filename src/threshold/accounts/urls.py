@@ -4,6 +4,13 @@ from threshold.accounts import views
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    # allauth's page, whose "Send a new code" does the same work for any address; under
+    # allauth's own name, on which threshold.orgs.middleware keys its lock of addresses.
+    path(
+        "accounts/confirm-email/",
+        views.ConfirmEmailCodeView.as_view(),
+        name="account_email_verification_sent",
+    ),
     path("your-info/", views.your_info, name="your_info"),
     path("your-info/photo/", views.upload_photo, name="upload_photo"),
     path("your-info/photo/remove/", views.remove_photo, name="remove_photo"),

@@ -143,7 +143,7 @@ else:
     SESSION_ENGINE = "threshold.accounts.session_store.db"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+AUTHENTICATION_BACKENDS = ["threshold.accounts.backends.EmailBackend"]
 PASSWORD_HASHERS = ["threshold.accounts.hashers.BoundedArgon2idHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "threshold.accounts.passwords.LengthValidator"},
