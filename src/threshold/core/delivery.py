@@ -7,6 +7,7 @@ SMS provider takes to answer says nothing to whoever asked for a code about an a
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,12 @@ def _mark_sent(*, key: str, channel: str, task_id: str) -> None:
         pass  # a parallel run of the same message recorded it first
     # SECURITY: a message may hold a one-time code; once sent, its copy in the queue is
     # blanked, so the task table does not keep readable codes (codes are stored hashed).
+    # Only the database backend keeps a copy (its ids are UUIDs); the immediate backend,
+    # which runs a task in the request that queued it, keeps none.
+    try:
+        uuid.UUID(task_id)
+    except ValueError:
+        return
     DBTaskResult.objects.filter(pk=task_id).update(args_kwargs={"args": [], "kwargs": {}})
 
 
