@@ -11,6 +11,8 @@ urlpatterns = [
         views.ConfirmEmailCodeView.as_view(),
         name="account_email_verification_sent",
     ),
+    # allauth's page, saved in one transaction; under allauth's own name.
+    path("accounts/signup/", views.SignupView.as_view(), name="account_signup"),
     path("your-info/", views.your_info, name="your_info"),
     path("your-info/photo/", views.upload_photo, name="upload_photo"),
     path("your-info/photo/remove/", views.remove_photo, name="remove_photo"),

@@ -7,10 +7,12 @@ from typing import Any
 
 from allauth.account.adapter import get_adapter
 from allauth.account.views import ConfirmEmailVerificationCodeView
+from allauth.account.views import SignupView as AllauthSignupView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -313,6 +315,23 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         % {"count": ended},
     )
     return redirect("devices")
+
+
+@method_decorator(login_not_required, name="dispatch")
+class SignupView(AllauthSignupView):
+    """allauth's sign-up page, whose saving is one transaction.
+
+    The account, its address, its event and its queued code are written together or not at
+    all (allauth wrote each on its own). SECURITY: a sign-up with an address that already has
+    an account does the same work in a savepoint it rolls back
+    (``accounts.allauth_forms.SignupForm``); one transaction around either keeps the commits,
+    and so the time they take, the same.
+    """
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        with transaction.atomic():
+            response: HttpResponse = super().form_valid(form)
+        return response
 
 
 @method_decorator(login_not_required, name="dispatch")
