@@ -33,11 +33,11 @@ from tests.security.softauthn import SoftAuthenticator
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import SecurityEvent
 from threshold.activity.services import record_event
+from threshold.core.errors import Refused
 from threshold.security import tasks
 from threshold.security.models import RecoveryCode, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import RECOVERY_OPTION_KEY, SecondStepOption
 from threshold.security.selectors.removal_wait import token_digest
-from threshold.security.services.errors import Refused
 from threshold.security.services.recovery_codes import generate_recovery_codes
 from threshold.security.services.removal_wait import apply_due_removals, confirm_removal
 

@@ -8,12 +8,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from threshold.recovery.selectors.set_up import (
+from threshold.recovery.selectors.set_up import access_pass_still_valid
+from threshold.verification.sign_in import (
     ACCESS_PASS,
     ACCESS_PASS_SESSION_KEY,
     RESET_BY_SESSION_KEY,
     access_pass_session_live,
-    access_pass_still_valid,
 )
 
 
