@@ -29,9 +29,7 @@ from threshold.recovery.models import (
 )
 from threshold.verification.sign_in import (
     ACCESS_PASS,
-    ACCESS_PASS_SESSION_KEY,
-    ACCESS_PASS_UNTIL_SESSION_KEY,
-    RESET_BY_SESSION_KEY,
+    note_vouched_sign_in,
     proving_sign_in,
 )
 
@@ -259,10 +257,12 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
     with proving_sign_in(request, ACCESS_PASS):
         response = perform_login(request, user, redirect_url=reverse("recovery_set_up"))
     if request.user.is_authenticated and request.user.pk == user.pk:
-        session = request.session
-        session[RESET_BY_SESSION_KEY] = ACCESS_PASS
-        session[ACCESS_PASS_SESSION_KEY] = str(access_pass.public_id)
-        session[ACCESS_PASS_UNTIL_SESSION_KEY] = access_pass.expires_at.timestamp()
+        note_vouched_sign_in(
+            request=request,
+            by=ACCESS_PASS,
+            access_pass=str(access_pass.public_id),
+            access_pass_until=access_pass.expires_at.timestamp(),
+        )
         # SECURITY: the session ends when the pass does, whatever "Keep me signed in" was.
-        session.set_expiry(access_pass.expires_at)
+        request.session.set_expiry(access_pass.expires_at)
     return response

@@ -52,13 +52,8 @@ from threshold.security.services.recovery_codes import use_recovery_code
 # gives an unknown account the same "too many wrong codes" after the same five tries.
 
 
-class ResetRefused(Exception):
+class ResetRefused(Refused):
     """The step was not taken; ``message`` says what to do."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def _wait_words(seconds: int) -> str:

@@ -33,7 +33,7 @@ from threshold.recovery.services.recovery_messages import (
     _url,
 )
 from threshold.security.services.passwords import note_password_reset
-from threshold.verification.sign_in import ACCOUNT_RECOVERY, RESET_BY_SESSION_KEY, proving_sign_in
+from threshold.verification.sign_in import ACCOUNT_RECOVERY, note_vouched_sign_in, proving_sign_in
 
 # --- Cancelling -------------------------------------------------------------------------------------
 
@@ -266,7 +266,7 @@ def sign_in_after_recovery(
         response = form.login(request, redirect_url=redirect_url) if form.is_valid() else None
     if response is None or not request.user.is_authenticated or request.user.pk != user.pk:
         return None
-    request.session[RESET_BY_SESSION_KEY] = ACCOUNT_RECOVERY
+    note_vouched_sign_in(request=request, by=ACCOUNT_RECOVERY)
     return response  # type: ignore[no-any-return]
 
 
