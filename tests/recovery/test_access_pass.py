@@ -39,6 +39,7 @@ from threshold.recovery.services.access_pass import (
     revoke_access_pass,
 )
 from threshold.security.models import MethodKind, SignInMethod
+from threshold.verification.sign_in import proof_in
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +161,7 @@ def test_a_one_time_pass_signs_in_once_without_password_or_second_step(
     assert response.status_code == 302 and response["Location"] == "/recover/set-up/"
     assert pass_signed_in(client)
     session = client.session
-    assert session["threshold.security_reset_by"] == "access_pass"
+    assert proof_in(session).vouched_by == "access_pass"
     assert session.get_expiry_date() <= access_pass.expires_at + timedelta(seconds=1)
     event = SecurityEvent.objects.filter(code="account:signin:success").latest("id")
     assert event.method == "access_pass" and event.user == user_with_two_step.user

@@ -35,6 +35,7 @@ from threshold.recovery.services.recovery_completion import (
 )
 from threshold.recovery.services.recovery_messages import RecoveryRefused
 from threshold.security.models import MethodKind, SignInMethod, TrustedDevice
+from threshold.verification.sign_in import proof_in
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +173,7 @@ def test_the_waiting_period_recovery_end_to_end(
     page = finisher.get("/security/")
     assert page.status_code == 200
     assert "remove the sign-in methods you lost" in page.content.decode()
-    assert finisher.session["threshold.security_reset_by"] == "account_recovery"
+    assert proof_in(finisher.session).vouched_by == "account_recovery"
     records = finisher.session["account_authentication_methods"]
     assert records[-1]["method"] == "password" and 0 <= time.time() - records[-1]["at"] < 60
     # The lost authenticator app is replaced at once: a new method added, the app removed

@@ -22,6 +22,7 @@ from threshold.recovery.services.closure import close_one_account
 from threshold.recovery.services.recovery_completion import complete_account_recovery
 from threshold.recovery.services.recovery_messages import RecoveryRefused
 from threshold.recovery.services.recovery_requests import decide_recovery_request
+from threshold.verification.sign_in import proof_in
 
 pytestmark = pytest.mark.django_db
 
@@ -254,7 +255,7 @@ def test_approval_tells_the_account_and_mails_a_link_that_works_once(
         response = person.post("/recover/complete/", {"password1": NEW_PASSWORD})
     assert response["Location"] == "/security/"
     assert is_signed_in(person) and not is_signed_in(ada.client)
-    assert person.session["threshold.security_reset_by"] == "account_recovery"
+    assert proof_in(person.session).vouched_by == "account_recovery"
     ada.user.refresh_from_db()
     assert ada.user.check_password(NEW_PASSWORD)
     recovery.refresh_from_db()

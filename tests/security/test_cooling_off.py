@@ -33,13 +33,14 @@ from tests.security.softauthn import SoftAuthenticator
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import SecurityEvent
 from threshold.activity.services import record_event
+from threshold.core.errors import Refused
 from threshold.security import tasks
 from threshold.security.models import RecoveryCode, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import RECOVERY_OPTION_KEY, SecondStepOption
 from threshold.security.selectors.removal_wait import token_digest
-from threshold.security.services.errors import Refused
 from threshold.security.services.recovery_codes import generate_recovery_codes
 from threshold.security.services.removal_wait import apply_due_removals, confirm_removal
+from threshold.verification.sign_in import PROOF_SESSION_KEY, SignInProof, proof_in
 
 OLD_NUMBER = "+14255550123"
 
@@ -366,7 +367,7 @@ def test_a_session_from_a_vouched_for_reset_does_not_wait(
     age(person)
     add_passkey(person.client, person.authenticator, commits, name="New passkey")
     session = person.client.session
-    session["threshold.security_reset_by"] = reset_by
+    session[PROOF_SESSION_KEY] = SignInProof(vouched_by=reset_by).as_session_value()
     session.save()
     app = the_app(person)
     remove(person, app, commits)
@@ -386,7 +387,7 @@ def test_a_temporary_access_pass_session_cannot_remove_methods_at_all(
         _, plain = issue_access_pass(user=person.user, issued_by=None, request=None)
     client = browser()
     client.post("/recover/access-pass/", {"email": person.user.email, "access_pass": plain})
-    assert client.session.get("threshold.security_reset_by") == "access_pass"
+    assert proof_in(client.session).vouched_by == "access_pass"
     app = the_app(person)
     with commits(execute=True):
         response = client.post(f"/security/methods/{app.public_id}/remove/")

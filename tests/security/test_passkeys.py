@@ -37,8 +37,8 @@ from threshold.activity.models import Result, SecurityEvent
 from threshold.core.errors import FreshSignInRequired
 from threshold.security.models import MethodKind, SignInMethod
 from threshold.security.selectors.methods import default_method
-from threshold.security.selectors.sign_in import signed_in_recently
 from threshold.security.services.methods import rename_sign_in_method
+from threshold.verification.sign_in import signed_in_recently
 
 pytestmark = pytest.mark.django_db
 

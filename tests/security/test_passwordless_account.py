@@ -21,9 +21,8 @@ from tests.security.conftest import (
 )
 from tests.security.softauthn import SoftAuthenticator
 from threshold.activity.models import SecurityEvent
-from threshold.core.errors import FreshSignInRequired
+from threshold.core.errors import FreshSignInRequired, Refused
 from threshold.security.models import SignInMethod, TrustedDevice
-from threshold.security.services.errors import Refused
 from threshold.security.services.methods import remove_sign_in_method
 from threshold.security.services.passwords import remove_password
 from threshold.security.services.trusted_devices import trust_this_device

@@ -12,13 +12,12 @@ from tests.conftest import PASSWORD, join_as_work_account
 from tests.security.conftest import Commits, Person, browser, is_signed_in, oathtool_code, sign_in, verify
 from threshold.accounts.models import Organization, PhoneNumber
 from threshold.activity.models import SecurityEvent
-from threshold.core.errors import FreshSignInRequired, PolicyDenied
+from threshold.core.errors import FreshSignInRequired, PolicyDenied, Refused
 from threshold.security.models import SignInMethod
 from threshold.security.selectors.methods import default_method, two_step_enabled, two_step_required
-from threshold.security.services.errors import Refused
-from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
 from threshold.security.services.methods import ensure_phone_removable, remove_sign_in_method
 from threshold.security.services.two_step import disable_two_step
+from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 pytestmark = pytest.mark.django_db
 

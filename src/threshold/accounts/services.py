@@ -21,16 +21,17 @@ from django.utils.translation import ngettext
 
 from threshold.accounts import codes, phones, photos, selectors, throttle
 from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
+from threshold.accounts.registry import phone_removal_guard
 from threshold.activity.models import Result
 from threshold.activity.services import record_event, record_sign_in
 from threshold.core.context import context_of
+from threshold.core.errors import Refused
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security.services.errors import Refused
-from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
-from threshold.security.services.methods import ensure_phone_removable, note_phone_removed
+from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
+from threshold.verification.sign_in import sign_in_proven_by, used_passwordless_passkey
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +132,6 @@ def note_sign_in(*, request: HttpRequest | None, user: User) -> None:
     person (activity/risk.py); a sign-in with a passkey alone, or with a Temporary Access
     Pass, is recorded as one.
     """
-    from threshold.security.selectors.sign_in import sign_in_proven_by, used_passwordless_passkey
-
     throttle.record_success(email=user.email)
     if 0 < user.failed_sign_ins < settings.SIGN_IN_FAILURE_LIMIT:
         # Wrong passwords before this sign-in no longer count; a stop stays until a reset.
@@ -435,7 +434,7 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
     with transaction.atomic():
         list(PhoneNumber.objects.select_for_update().filter(user=user))
         try:
-            method = ensure_phone_removable(user=user, phone=phone, request=request)
+            method = phone_removal_guard().ensure_phone_removable(user=user, phone=phone, request=request)
         except Refused as exc:
             raise ValidationError(exc.message, code=exc.code) from exc
         deleted, _rows = PhoneNumber.objects.filter(pk=phone.pk, user=user).delete()
@@ -444,7 +443,7 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
         details: dict[str, Any] = {"number": phone.number}
         if method is not None:
             details["sign_in_method"] = True
-            note_phone_removed(user=user, request=request, method=method)
+            phone_removal_guard().note_phone_removed(user=user, request=request, method=method)
         record_event("account:phone:remove", user=user, request=request, details=details)
         if not phone.primary:
             return None

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "threshold.core",
     "threshold.accounts",
     "threshold.activity",
+    "threshold.verification",
     "threshold.security",
     "threshold.orgs",
     "threshold.devices",

@@ -32,7 +32,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from threshold.activity.services import record_staff_change
-from threshold.security.selectors.sign_in import fresh_sign_in_seconds, staff_access, staff_change_is_fresh
+from threshold.security.selectors.sign_in import staff_access, staff_change_is_fresh
+from threshold.verification.sign_in import fresh_sign_in_seconds
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 

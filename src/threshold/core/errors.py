@@ -26,3 +26,17 @@ class FreshSignInRequired(ReauthenticationRequired):
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
         self.message = message
+
+
+class Refused(Exception):
+    """A service did not make the change; ``message`` tells the person why and what to do.
+
+    ``code`` names the reason for code and tests; ``retry_after`` (seconds) is set when
+    trying again later will do (a throttle or a wait).
+    """
+
+    def __init__(self, message: str, *, code: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.retry_after = retry_after

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,6 +35,46 @@ from threshold.orgs.models import (
     TextMessages,
     UnfamiliarSignIn,
 )
+from threshold.verification.sign_in import VOUCHED_RESETS, sign_in_proven_by
+
+
+class MethodFacts(Protocol):
+    """What the policies need to know about a person's sign-in methods, handed in by threshold.security.
+
+    The policies sit below the capabilities and import none of them; security registers its
+    answers here from ``SecurityConfig.ready`` (``register_method_facts``).
+    """
+
+    def two_step_required(self, user: Any) -> bool:
+        """Sign-in asks for a second method: two-step verification is on and a method is left."""
+        ...
+
+    def has_second_step_method(self, user: Any) -> bool:
+        """The person has a method the sign-in challenge can ask for."""
+        ...
+
+    def has_passkey(self, user: Any) -> bool:
+        """The person has a passkey or security key."""
+        ...
+
+    def has_method_added_since(self, user: Any, since: datetime) -> bool:
+        """The person added a sign-in method at or after ``since``."""
+        ...
+
+
+_method_facts: MethodFacts | None = None
+
+
+def register_method_facts(facts: MethodFacts) -> None:
+    """Name what answers the policies' questions about sign-in methods (security, at start-up)."""
+    global _method_facts
+    _method_facts = facts
+
+
+def _methods() -> MethodFacts:
+    if _method_facts is None:
+        raise ImproperlyConfigured("No sign-in method facts registered: is threshold.security installed?")
+    return _method_facts
 
 
 class Action(StrEnum):
@@ -335,15 +376,8 @@ def pending_enrolment(user: Any) -> Enrolment | None:
         return asked
     if not (policy.require_two_step or policy.require_passkey_for_admins):
         return None
-    from threshold.security.models import MethodKind, SignInMethod
-    from threshold.security.selectors.methods import two_step_required
-
     deadline = _grace_start(user, organization, policy) + timedelta(days=policy.two_step_grace_days)
-    if (
-        policy.require_passkey_for_admins
-        and is_admin(user)
-        and not SignInMethod.objects.filter(user=user, kind=MethodKind.PASSKEY).exists()
-    ):
+    if policy.require_passkey_for_admins and is_admin(user) and not _methods().has_passkey(user):
         return Enrolment(
             "passkey",
             organization,
@@ -351,7 +385,7 @@ def pending_enrolment(user: Any) -> Enrolment | None:
             _("%(org)s asks its admins to sign in with a passkey, which can't be phished.")
             % {"org": organization.name},
         )
-    if policy.require_two_step and not two_step_required(user):
+    if policy.require_two_step and not _methods().two_step_required(user):
         return Enrolment(
             "two_step",
             organization,
@@ -374,10 +408,7 @@ def methods_reset_enrolment(user: Any, organization: Organization) -> Enrolment 
     )
     if since is None:
         return None
-    from threshold.security.models import SignInMethod
-    from threshold.security.selectors.methods import two_step_required
-
-    if two_step_required(user) and SignInMethod.objects.filter(user=user, created_at__gte=since).exists():
+    if _methods().two_step_required(user) and _methods().has_method_added_since(user, since):
         return None
     return Enrolment(
         "two_step",
@@ -429,10 +460,7 @@ def unfamiliar_sign_in_held(*, request: HttpRequest | None, user: Any) -> bool:
 def _second_step_rule_applies(request: HttpRequest | None, user: Any, *, has_method: bool) -> bool:
     if request is None or unfamiliar_sign_in_rule(user) != UnfamiliarSignIn.SECOND_STEP:
         return False
-    from threshold.security.selectors.methods import second_step_methods
-    from threshold.security.selectors.sign_in import VOUCHED_RESETS, sign_in_proven_by
-
-    if second_step_methods(user).exists() != has_method:
+    if _methods().has_second_step_method(user) != has_method:
         return False
     if not has_method and sign_in_proven_by(request) in VOUCHED_RESETS:
         return False  # the admins' pass (or a completed account recovery) is the way out

@@ -8,13 +8,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from threshold.recovery.selectors.set_up import (
-    ACCESS_PASS,
-    ACCESS_PASS_SESSION_KEY,
-    RESET_BY_SESSION_KEY,
-    access_pass_session_live,
-    access_pass_still_valid,
-)
+from threshold.recovery.selectors.set_up import access_pass_still_valid
+from threshold.verification.sign_in import ACCESS_PASS, access_pass_session_live, proof_of
 
 
 class ClosingAccountMiddleware:
@@ -77,11 +72,11 @@ class AccessPassSessionMiddleware:
             user is None
             or not user.is_authenticated
             or session is None
-            or session.get(RESET_BY_SESSION_KEY) != ACCESS_PASS
+            or proof_of(request).vouched_by != ACCESS_PASS
         ):
             return self.get_response(request)
         if not access_pass_session_live(request) or not access_pass_still_valid(
-            session.get(ACCESS_PASS_SESSION_KEY)
+            proof_of(request).access_pass
         ):
             logout(request)
             messages.info(

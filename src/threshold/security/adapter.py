@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from threshold.core import crypto
 from threshold.core.context import context_of
 from threshold.security import totp
-from threshold.security.services import fresh_sign_in
 from threshold.security.services.methods import can_remove_authenticator
+from threshold.verification import fresh_sign_in
 
 # Bound to every value allauth.mfa stores through the adapter (threshold.core.crypto).
 MFA_PURPOSE = "mfa"

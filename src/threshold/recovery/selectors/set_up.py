@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -16,15 +16,8 @@ from threshold.recovery.models import (
     TemporaryAccessPass,
 )
 from threshold.security.models import RecoveryCode, SignInMethod
+from threshold.verification.sign_in import ACCESS_PASS
 
-# How a session proved who it is when it skipped the usual sign-in: another helper's
-# cooling-off rule reads exactly this key. Set only after the sign-in has completed.
-RESET_BY_SESSION_KEY = "threshold.security_reset_by"
-ACCESS_PASS = "access_pass"
-ACCOUNT_RECOVERY = "account_recovery"  # a completed account recovery (waiting period or reviewed)
-# The pass that signed this session in, and when it expires (a POSIX timestamp).
-ACCESS_PASS_SESSION_KEY = "threshold.recovery.access_pass"
-ACCESS_PASS_UNTIL_SESSION_KEY = "threshold.recovery.access_pass_until"
 # "Not now" on the Overview's banner, for the rest of the session.
 SET_UP_DISMISSED_SESSION_KEY = "threshold.recovery.set_up_dismissed"
 
@@ -32,23 +25,6 @@ SET_UP_DISMISSED_SESSION_KEY = "threshold.recovery.set_up_dismissed"
 SET_UP_DAYS = 30
 
 RECOVERY_CODE = "recovery_code"
-
-
-def access_pass_session_until(request: HttpRequest | None) -> datetime | None:
-    """When this session's Temporary Access Pass expires; None for any other session."""
-    session = getattr(request, "session", None)
-    if session is None or session.get(RESET_BY_SESSION_KEY) != ACCESS_PASS:
-        return None
-    try:
-        until = float(session.get(ACCESS_PASS_UNTIL_SESSION_KEY, 0))
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(until, tz=UTC) if until > 0 else None
-
-
-def access_pass_session_live(request: HttpRequest | None) -> bool:
-    until = access_pass_session_until(request)
-    return until is not None and until > timezone.now()
 
 
 def access_pass_still_valid(public_id: Any) -> bool:

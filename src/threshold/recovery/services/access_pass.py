@@ -27,13 +27,11 @@ from threshold.recovery import codes
 from threshold.recovery.models import (
     TemporaryAccessPass,
 )
-from threshold.recovery.selectors.set_up import (
+from threshold.verification.sign_in import (
     ACCESS_PASS,
-    ACCESS_PASS_SESSION_KEY,
-    ACCESS_PASS_UNTIL_SESSION_KEY,
-    RESET_BY_SESSION_KEY,
+    note_vouched_sign_in,
+    proving_sign_in,
 )
-from threshold.security.selectors.sign_in import SIGN_IN_PROVEN_BY
 
 
 class AccessPassNotIssued(Exception):
@@ -256,16 +254,15 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
     user = access_pass.user
     # SECURITY: the mark that lets this one sign-in skip the second step lives on the request
     # only, never in the session, so nothing of it can outlast this request.
-    setattr(request, SIGN_IN_PROVEN_BY, ACCESS_PASS)
-    try:
+    with proving_sign_in(request, ACCESS_PASS):
         response = perform_login(request, user, redirect_url=reverse("recovery_set_up"))
-    finally:
-        delattr(request, SIGN_IN_PROVEN_BY)
     if request.user.is_authenticated and request.user.pk == user.pk:
-        session = request.session
-        session[RESET_BY_SESSION_KEY] = ACCESS_PASS
-        session[ACCESS_PASS_SESSION_KEY] = str(access_pass.public_id)
-        session[ACCESS_PASS_UNTIL_SESSION_KEY] = access_pass.expires_at.timestamp()
+        note_vouched_sign_in(
+            request=request,
+            by=ACCESS_PASS,
+            access_pass=str(access_pass.public_id),
+            access_pass_until=access_pass.expires_at.timestamp(),
+        )
         # SECURITY: the session ends when the pass does, whatever "Keep me signed in" was.
-        session.set_expiry(access_pass.expires_at)
+        request.session.set_expiry(access_pass.expires_at)
     return response

@@ -20,7 +20,7 @@ from threshold.recovery.models import (
     CLOSURE_DAYS,
     ClosureReason,
 )
-from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
+from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 # Keys of an event's details that can name the person (addresses, numbers, names they
 # chose); removed from the events that are kept once the account is closed.

@@ -17,7 +17,7 @@ from threshold.recovery.models import (
     ExportStatus,
 )
 from threshold.recovery.selectors.export import downloadable_export
-from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
+from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 
 class ExportNotFound(Exception):

@@ -23,6 +23,7 @@ from threshold.accounts.models import User, VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
+from threshold.core.errors import Refused
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
 from threshold.devices.services import unlock_account
@@ -40,7 +41,6 @@ from threshold.security import webauthn
 from threshold.security.models import MethodKind
 from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.methods import masked_number, two_step_required
-from threshold.security.services.errors import Refused
 from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
 from threshold.security.services.passwords import note_password_reset
 from threshold.security.services.recovery_codes import use_recovery_code
@@ -52,13 +52,8 @@ from threshold.security.services.recovery_codes import use_recovery_code
 # gives an unknown account the same "too many wrong codes" after the same five tries.
 
 
-class ResetRefused(Exception):
+class ResetRefused(Refused):
     """The step was not taken; ``message`` says what to do."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 def _wait_words(seconds: int) -> str:

@@ -24,7 +24,6 @@ from threshold.recovery.models import (
     RecoveryStatus,
 )
 from threshold.recovery.selectors.account_recovery import verified_phones
-from threshold.recovery.selectors.set_up import ACCOUNT_RECOVERY, RESET_BY_SESSION_KEY
 from threshold.recovery.services.recovery_messages import (
     RecoveryRefused,
     _language,
@@ -33,8 +32,8 @@ from threshold.recovery.services.recovery_messages import (
     _text,
     _url,
 )
-from threshold.security.selectors.sign_in import SIGN_IN_PROVEN_BY
 from threshold.security.services.passwords import note_password_reset
+from threshold.verification.sign_in import ACCOUNT_RECOVERY, note_vouched_sign_in, proving_sign_in
 
 # --- Cancelling -------------------------------------------------------------------------------------
 
@@ -262,15 +261,12 @@ def sign_in_after_recovery(
     """
     # SECURITY: the mark that lets this one sign-in skip the second step lives on the
     # request only, never in the session, so nothing of it can outlast this request.
-    setattr(request, SIGN_IN_PROVEN_BY, ACCOUNT_RECOVERY)
-    try:
+    with proving_sign_in(request, ACCOUNT_RECOVERY):
         form = LoginForm(data={"login": user.email, "password": password}, request=request)
         response = form.login(request, redirect_url=redirect_url) if form.is_valid() else None
-    finally:
-        delattr(request, SIGN_IN_PROVEN_BY)
     if response is None or not request.user.is_authenticated or request.user.pk != user.pk:
         return None
-    request.session[RESET_BY_SESSION_KEY] = ACCOUNT_RECOVERY
+    note_vouched_sign_in(request=request, by=ACCOUNT_RECOVERY)
     return response  # type: ignore[no-any-return]
 
 

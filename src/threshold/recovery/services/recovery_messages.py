@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 
 from threshold.accounts.selectors import verified_emails
+from threshold.core.errors import Refused
 from threshold.core.mail import send_templated_mail
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
@@ -43,13 +44,8 @@ RECOVERY_COMPLETION_DAYS = 14
 APPROVAL_LINK_HOURS = 48
 
 
-class RecoveryRefused(Exception):
+class RecoveryRefused(Refused):
     """Nothing was done; ``message`` tells the person why and what to do."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 @dataclass(frozen=True)

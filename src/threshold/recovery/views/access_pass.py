@@ -10,12 +10,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from threshold.recovery.forms.access_pass import AccessPassSignInForm
-from threshold.recovery.selectors.set_up import access_pass_session_live
 from threshold.recovery.services.access_pass import (
     AccessPassRefused,
     AccessPassThrottled,
     sign_in_with_access_pass,
 )
+from threshold.verification.sign_in import access_pass_session_live
 
 
 @never_cache

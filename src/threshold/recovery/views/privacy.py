@@ -24,7 +24,7 @@ from threshold.recovery.selectors.closure import closure_summary
 from threshold.recovery.selectors.export import latest_export
 from threshold.recovery.services.closure import AlreadyClosing, close_account, reopen_account
 from threshold.recovery.services.export import ExportNotFound, download_data_export, request_data_export
-from threshold.security.selectors.sign_in import signed_in_recently
+from threshold.verification.sign_in import signed_in_recently
 
 SESSION_CLOSES_AT = "threshold.recovery.closes_at"
 

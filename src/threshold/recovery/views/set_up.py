@@ -13,12 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
-from threshold.recovery.selectors.set_up import (
-    ACCESS_PASS,
-    SET_UP_DISMISSED_SESSION_KEY,
-    access_pass_session_until,
-    set_up_progress,
-)
+from threshold.recovery.selectors.set_up import SET_UP_DISMISSED_SESSION_KEY, set_up_progress
 from threshold.security.models import MethodKind
 from threshold.security.selectors.methods import (
     addable_kinds,
@@ -27,6 +22,7 @@ from threshold.security.selectors.methods import (
 )
 from threshold.security.services.recovery_codes import generate_recovery_codes
 from threshold.security.views.recovery_codes import keep_new_codes
+from threshold.verification.sign_in import ACCESS_PASS, access_pass_session_until
 
 
 @login_required

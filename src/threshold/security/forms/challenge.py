@@ -7,8 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from threshold.core.errors import Refused
 from threshold.security.services.challenge import begin_code_reauthentication, code_reauthenticated
-from threshold.security.services.errors import Refused
 
 
 class SecondStepForm(forms.Form):

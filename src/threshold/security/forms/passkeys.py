@@ -12,10 +12,9 @@ from allauth.mfa.webauthn.forms import AddWebAuthnForm, LoginWebAuthnForm, Reaut
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from threshold.core.errors import PolicyDenied
+from threshold.core.errors import PolicyDenied, Refused
 from threshold.security import webauthn
 from threshold.security.models import MethodKind
-from threshold.security.services.errors import Refused
 from threshold.security.services.method_use import check_passkey_counter
 from threshold.security.services.methods import check_may_add_method
 

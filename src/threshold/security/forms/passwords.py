@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from threshold.accounts.allauth_forms import ChangePasswordForm as AccountsChangePasswordForm
 from threshold.core.errors import FreshSignInRequired
-from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
+from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 
 class ChangePasswordForm(AccountsChangePasswordForm):

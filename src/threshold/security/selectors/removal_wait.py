@@ -24,8 +24,8 @@ from threshold.security.selectors.challenge import (
     second_step_options,
 )
 from threshold.security.selectors.methods import SECOND_STEP_KINDS, second_step_methods
-from threshold.security.selectors.sign_in import fresh_sign_in_seconds
 from threshold.security.selectors.trusted_devices import uuids
+from threshold.verification.sign_in import fresh_sign_in_seconds
 
 
 def window_start(now: datetime | None = None) -> datetime:

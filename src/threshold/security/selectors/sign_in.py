@@ -1,4 +1,5 @@
-"""How and when this session signed in: a recent sign-in, a passkey, the staff admin's bar."""
+"""Which passkey this session proved, and when; the staff admin's bar (the rest of how a session
+was proven lives in threshold.verification.sign_in)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import time
 from typing import Any
 
 from allauth.account.authentication import get_authentication_records
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -15,58 +15,7 @@ from threshold.security.models import MethodKind, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY
 from threshold.security.selectors.methods import sign_in_methods_of_kind
 from threshold.security.selectors.trusted_devices import uuids
-
-# Set by other flows on a session that already waited or was vouched for by an admin (a
-# completed account recovery, a Temporary Access Pass sign-in): its removals need no wait.
-RESET_BY_SESSION_KEY = "threshold.security_reset_by"
-VOUCHED_RESETS = frozenset({"access_pass", "account_recovery"})
-
-
-def vouched_reset(request: HttpRequest | None) -> str:
-    """ "access_pass" or "account_recovery" when this session came from one; else ""."""
-    if request is None or not hasattr(request, "session"):
-        return ""
-    value = request.session.get(RESET_BY_SESSION_KEY)
-    return str(value) if value in VOUCHED_RESETS else ""
-
-
-def fresh_sign_in_seconds() -> int:
-    return int(settings.ACCOUNT_REAUTHENTICATION_TIMEOUT)
-
-
-def last_authenticated_at(request: HttpRequest, user: Any) -> float | None:
-    """When this session last proved who it is (a sign-in or a re-sign-in, any method)."""
-    records = get_authentication_records(request, user)
-    times = [float(r["at"]) for r in records if isinstance(r, dict) and isinstance(r.get("at"), int | float)]
-    return max(times) if times else None
-
-
-def signed_in_recently(request: HttpRequest, user: Any) -> bool:
-    from threshold.recovery.selectors.set_up import access_pass_session_live
-
-    if access_pass_session_live(request):
-        # SECURITY: a Temporary Access Pass is itself the fresh proof, for as long as the
-        # pass works; its session reaches only the pages that set up sign-in methods
-        # (threshold.recovery.middleware), so this opens nothing else.
-        return True
-    at = last_authenticated_at(request, user)
-    return at is not None and 0 <= time.time() - at < fresh_sign_in_seconds()
-
-
-# The request attribute (never a session key) naming what proved this sign-in when it was
-# not a password: set by threshold.recovery for the one request that signs in with a pass.
-SIGN_IN_PROVEN_BY = "threshold_sign_in_proven_by"
-
-
-def sign_in_proven_by(request: HttpRequest | None) -> str:
-    return str(getattr(request, SIGN_IN_PROVEN_BY, "") or "")
-
-
-def used_passwordless_passkey(request: HttpRequest, user: Any) -> bool:
-    """Whether this sign-in began with a passkey alone, which already is two factors."""
-    return any(
-        r.get("method") == "mfa" and r.get("passwordless") for r in get_authentication_records(request, user)
-    )
+from threshold.verification.sign_in import fresh_sign_in_seconds, signed_in_recently, vouched_reset
 
 
 def passkey_proven_at(request: HttpRequest | None, user: Any) -> float | None:

@@ -9,8 +9,8 @@ from django.utils.translation import gettext as _
 
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
+from threshold.core.errors import Refused
 from threshold.security.models import MethodKind, SignInMethod
-from threshold.security.services.errors import Refused
 
 
 def note_authenticator_used(*, authenticator: Authenticator) -> None:

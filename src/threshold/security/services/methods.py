@@ -17,17 +17,17 @@ from django.utils.translation import gettext as _
 
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.services import record_event
+from threshold.core.errors import Refused
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.security import totp, webauthn
 from threshold.security.models import MethodKind, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.methods import masked_number
 from threshold.security.selectors.removal_wait import removal_must_wait, wait_days
-from threshold.security.services.errors import Refused
-from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
 from threshold.security.services.guard_rails import removal_decision, settings_for_update
 from threshold.security.services.other_sessions import end_other_sessions
 from threshold.security.services.removal_wait import removal_waits, schedule_removal, vouched_by
+from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 
 def can_remove_authenticator(authenticator: Authenticator, *, request: HttpRequest | None = None) -> bool:

@@ -15,8 +15,8 @@ from threshold.orgs.policies import Action
 from threshold.security import codes
 from threshold.security.models import RecoveryCode
 from threshold.security.selectors.methods import recovery_codes_left
-from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
 from threshold.security.services.guard_rails import settings_for_update
+from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 
 def replace_recovery_codes(user: Any) -> list[str]:

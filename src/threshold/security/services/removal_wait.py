@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from threshold.accounts.models import VerificationPurpose
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event
+from threshold.core.errors import Refused
 from threshold.core.mail import send_templated_mail
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
@@ -39,14 +40,13 @@ from threshold.security.selectors.removal_wait import (
     wait_days,
     window_start,
 )
-from threshold.security.selectors.sign_in import vouched_reset
 from threshold.security.services.challenge import check_passkey_step
-from threshold.security.services.errors import Refused
 from threshold.security.services.guard_rails import removal_decision, settings_for_update
 from threshold.security.services.other_sessions import end_other_sessions
 from threshold.security.services.recovery_codes import use_recovery_code
 from threshold.security.services.text_messages import check_text_message_code, send_text_message_code
 from threshold.security.services.trusted_devices import revoke_trust
+from threshold.verification.sign_in import vouched_reset
 
 logger = logging.getLogger(__name__)
 

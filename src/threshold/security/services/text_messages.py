@@ -16,11 +16,11 @@ from threshold.accounts.models import VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
+from threshold.core.errors import Refused
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
 from threshold.security.models import MethodKind, SignInMethod
 from threshold.security.selectors.methods import masked_number
-from threshold.security.services.errors import Refused
 
 
 def send_text_message_code(

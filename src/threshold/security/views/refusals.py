@@ -13,9 +13,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from threshold.core.errors import FreshSignInRequired, PolicyDenied
-from threshold.security.selectors.sign_in import signed_in_recently
-from threshold.security.services.errors import Refused
+from threshold.core.errors import FreshSignInRequired, PolicyDenied, Refused
+from threshold.verification.sign_in import signed_in_recently
 
 View = Callable[..., HttpResponseBase]
 

@@ -15,11 +15,11 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from threshold.core.errors import Refused
 from threshold.security import webauthn
 from threshold.security.forms.removal_wait import CancelRemovalForm, ConfirmCodeForm, ConfirmPasskeyForm
 from threshold.security.models import MethodKind
 from threshold.security.selectors.removal_wait import confirm_options, pending_removal, removal_by_token
-from threshold.security.services.errors import Refused
 from threshold.security.services.removal_wait import (
     cancel_removal,
     cancel_removals_by_link,

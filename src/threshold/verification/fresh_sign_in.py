@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import ngettext
 
 from threshold.core.errors import FreshSignInRequired
-from threshold.security.selectors.sign_in import fresh_sign_in_seconds, signed_in_recently
+from threshold.verification.sign_in import fresh_sign_in_seconds, signed_in_recently
 
 
 def ensure_fresh_sign_in(*, request: HttpRequest | None, user: Any) -> None:
