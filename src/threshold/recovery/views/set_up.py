@@ -20,13 +20,13 @@ from threshold.recovery.selectors.set_up import (
     set_up_progress,
 )
 from threshold.security.models import MethodKind
+from threshold.security.new_codes import keep_new_codes
 from threshold.security.selectors.methods import (
     addable_kinds,
     has_authenticator_app,
     phones_for_text_messages,
 )
 from threshold.security.services.recovery_codes import generate_recovery_codes
-from threshold.security.views.recovery_codes import keep_new_codes
 
 
 @login_required

@@ -1,0 +1,71 @@
+"""What the account adapter asks of the apps above accounts, registered at start-up.
+
+allauth's ACCOUNT_ADAPTER lives in accounts (threshold.accounts.adapter), below devices and
+security, and imports neither. Each answers its part of a sign-in from its ``AppConfig.ready``:
+devices whether a locked account is refused, security which stages a sign-in goes through and
+whether a sensitive change needs a fresh sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+
+# (request, user) -> the page shown instead of signing in, or None to go on.
+SignInRefusal = Callable[[HttpRequest, Any], HttpResponse | None]
+# (request, user) -> None; raises allauth's ImmediateHttpResponse to stop the sign-in.
+SignInGate = Callable[[HttpRequest, Any], None]
+# allauth's stages -> the stages a sign-in goes through.
+StagesRule = Callable[[list[str]], list[str]]
+# (app=...) -> whether the change allauth's ``app`` asks about needs a fresh sign-in.
+ReauthenticationRule = Callable[..., bool]
+
+_refusal: SignInRefusal | None = None
+_gate: SignInGate | None = None
+_stages: StagesRule | None = None
+_reauthentication: ReauthenticationRule | None = None
+
+
+def register_sign_in_refusal(refusal: SignInRefusal, *, gate: SignInGate) -> None:
+    """Name the check that may refuse an account once its first step was right (``refusal``),
+    and the last gate run again at the moment of sign-in (``gate``)."""
+    global _refusal, _gate
+    _refusal, _gate = refusal, gate
+
+
+def register_login_stages(rule: StagesRule) -> None:
+    """Name the function that turns allauth's sign-in stages into ours."""
+    global _stages
+    _stages = rule
+
+
+def register_reauthentication_rule(rule: ReauthenticationRule) -> None:
+    """Name the function that says whether a sensitive change needs a fresh sign-in."""
+    global _reauthentication
+    _reauthentication = rule
+
+
+def _registered[T](hook: T | None, what: str) -> T:
+    if hook is None:
+        # SECURITY: never sign in, or allow a sensitive change, with a check left out.
+        raise ImproperlyConfigured(f"No app registered {what} for the account adapter.")
+    return hook
+
+
+def sign_in_refusal(request: HttpRequest, user: Any) -> HttpResponse | None:
+    return _registered(_refusal, "the sign-in refusal")(request, user)
+
+
+def ensure_sign_in_allowed(request: HttpRequest, user: Any) -> None:
+    _registered(_gate, "the sign-in gate")(request, user)
+
+
+def login_stages(stages: list[str]) -> list[str]:
+    return _registered(_stages, "the sign-in stages")(stages)
+
+
+def reauthentication_required(*, app: str) -> bool:
+    return _registered(_reauthentication, "the reauthentication rule")(app=app)
