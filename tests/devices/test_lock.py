@@ -21,7 +21,7 @@ from tests.security.conftest import (
     verify,
 )
 from threshold.activity.models import SecurityEvent
-from threshold.security.models import TrustedDevice
+from threshold.devices.models import TrustedDevice
 
 pytestmark = pytest.mark.django_db
 

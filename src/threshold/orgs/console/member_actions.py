@@ -23,12 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from threshold.accounts.models import User
+from threshold.devices.models import TrustedDevice, TrustReason
 from threshold.orgs.console.actions import Done, console_action
 from threshold.orgs.models import Membership, Organization, Role
 from threshold.orgs.policies import ConsoleAction
 from threshold.orgs.services import ensure_not_last_global_admin, locked_membership
 from threshold.recovery.services.access_pass import issue_access_pass
-from threshold.security.models import RecoveryCode, SignInMethod, TrustedDevice, TrustReason
+from threshold.security.models import RecoveryCode, SignInMethod
 
 REMOVED_ACCOUNT_CLOSES_IN_DAYS = 30  # the shorter of recovery.models.CLOSURE_DAYS
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import SecurityEvent
+from threshold.devices.selectors import uuids
 from threshold.security.models import MethodKind, RecoveryCode, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import (
     SECOND_STEP_SESSION_KEY,
@@ -25,7 +26,6 @@ from threshold.security.selectors.challenge import (
 )
 from threshold.security.selectors.methods import SECOND_STEP_KINDS, second_step_methods
 from threshold.security.selectors.sign_in import fresh_sign_in_seconds
-from threshold.security.selectors.trusted_devices import uuids
 
 
 def window_start(now: datetime | None = None) -> datetime:

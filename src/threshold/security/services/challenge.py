@@ -14,13 +14,14 @@ from django.utils.translation import ngettext
 
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
+from threshold.devices.models import TrustedDevice
+from threshold.devices.selectors import trusted_device_for
 from threshold.orgs import policies
 from threshold.security import throttle, webauthn
-from threshold.security.models import MethodKind, RecoveryCode, SignInMethod, TrustedDevice
+from threshold.security.models import MethodKind, RecoveryCode, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY, SecondStepOption
 from threshold.security.selectors.methods import two_step_required
 from threshold.security.selectors.sign_in import VOUCHED_RESETS, sign_in_proven_by, used_passwordless_passkey
-from threshold.security.selectors.trusted_devices import trusted_device_for
 from threshold.security.services.errors import Refused
 from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
 from threshold.security.services.recovery_codes import use_recovery_code

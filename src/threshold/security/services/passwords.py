@@ -12,15 +12,15 @@ from django.utils.translation import gettext as _
 
 from threshold.activity.services import record_event
 from threshold.core.decisions import Decision
+from threshold.devices.models import TrustReason
+from threshold.devices.services import revoke_trust
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security.models import TrustReason
 from threshold.security.selectors.methods import passwordless_passkeys
 from threshold.security.services.errors import Refused
 from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
 from threshold.security.services.guard_rails import has_password, settings_for_update
 from threshold.security.services.other_sessions import end_other_sessions
-from threshold.security.services.trusted_devices import revoke_trust
 
 
 def password_removal_decision(*, user: Any) -> Decision:

@@ -26,8 +26,10 @@ from threshold.activity.services import record_event
 from threshold.core.mail import send_templated_mail
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
+from threshold.devices.models import TrustReason
+from threshold.devices.services import revoke_trust
 from threshold.security import throttle
-from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod, TrustReason
+from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.removal_wait import (
     older_addresses,
@@ -46,7 +48,6 @@ from threshold.security.services.guard_rails import removal_decision, settings_f
 from threshold.security.services.other_sessions import end_other_sessions
 from threshold.security.services.recovery_codes import use_recovery_code
 from threshold.security.services.text_messages import check_text_message_code, send_text_message_code
-from threshold.security.services.trusted_devices import revoke_trust
 
 logger = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from threshold.activity.services import record_event
+from threshold.devices.models import TrustReason
+from threshold.devices.services import revoke_trust
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security.models import TrustReason
 from threshold.security.selectors.methods import recovery_codes_left, second_step_methods
 from threshold.security.services.errors import Refused
 from threshold.security.services.fresh_sign_in import ensure_fresh_sign_in
 from threshold.security.services.guard_rails import settings_for_update
 from threshold.security.services.recovery_codes import replace_recovery_codes
-from threshold.security.services.trusted_devices import revoke_trust
 
 
 def enable_two_step(*, user: Any, request: HttpRequest | None) -> list[str]:
