@@ -1,9 +1,10 @@
-"""What the account adapter asks of the apps above accounts, registered at start-up.
+"""What accounts asks of the apps above it, registered at start-up.
 
 allauth's ACCOUNT_ADAPTER lives in accounts (threshold.accounts.adapter), below devices and
 security, and imports neither. Each answers its part of a sign-in from its ``AppConfig.ready``:
 devices whether a locked account is refused, security which stages a sign-in goes through and
-whether a sensitive change needs a fresh sign-in.
+whether a sensitive change needs a fresh sign-in. The Overview likewise shows the notices
+other apps register (recovery's "finish setting up your account").
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ StagesRule = Callable[[list[str]], list[str]]
 # (app=...) -> whether the change allauth's ``app`` asks about needs a fresh sign-in.
 ReauthenticationRule = Callable[..., bool]
 
+# request -> what an Overview notice shows; None (or nothing) shows no notice.
+OverviewNotice = Callable[[HttpRequest], Any]
+
 _refusal: SignInRefusal | None = None
 _gate: SignInGate | None = None
 _stages: StagesRule | None = None
 _reauthentication: ReauthenticationRule | None = None
+_overview_notices: dict[str, OverviewNotice] = {}
 
 
 def register_sign_in_refusal(refusal: SignInRefusal, *, gate: SignInGate) -> None:
@@ -46,6 +51,11 @@ def register_reauthentication_rule(rule: ReauthenticationRule) -> None:
     """Name the function that says whether a sensitive change needs a fresh sign-in."""
     global _reauthentication
     _reauthentication = rule
+
+
+def register_overview_notice(name: str, notice: OverviewNotice) -> None:
+    """Show what ``notice`` returns on the Overview, as its template's variable ``name``."""
+    _overview_notices[name] = notice
 
 
 def _registered[T](hook: T | None, what: str) -> T:
@@ -69,3 +79,8 @@ def login_stages(stages: list[str]) -> list[str]:
 
 def reauthentication_required(*, app: str) -> bool:
     return _registered(_reauthentication, "the reauthentication rule")(app=app)
+
+
+def overview_notices(request: HttpRequest) -> dict[str, Any]:
+    """{template variable: what its notice shows} for this person's Overview."""
+    return {name: notice(request) for name, notice in _overview_notices.items()}
