@@ -3,7 +3,8 @@
 allauth's ACCOUNT_ADAPTER lives in accounts (threshold.accounts.adapter), below devices and
 security, and imports neither. Each answers its part of a sign-in from its ``AppConfig.ready``:
 devices whether a locked account is refused, security which stages a sign-in goes through and
-whether a sensitive change needs a fresh sign-in. The Overview likewise shows the notices
+whether a sensitive change needs a fresh sign-in; devices also ends sessions ("Sign out
+everywhere" is an account page, but devices owns sessions). The Overview likewise shows the notices
 other apps register (recovery's "finish setting up your account").
 """
 
@@ -24,6 +25,8 @@ StagesRule = Callable[[list[str]], list[str]]
 # (app=...) -> whether the change allauth's ``app`` asks about needs a fresh sign-in.
 ReauthenticationRule = Callable[..., bool]
 
+# (user=, keep=session key) -> how many of the account's sessions were ended.
+SessionEnder = Callable[..., int]
 # request -> what an Overview notice shows; None (or nothing) shows no notice.
 OverviewNotice = Callable[[HttpRequest], Any]
 
@@ -31,6 +34,7 @@ _refusal: SignInRefusal | None = None
 _gate: SignInGate | None = None
 _stages: StagesRule | None = None
 _reauthentication: ReauthenticationRule | None = None
+_session_ender: SessionEnder | None = None
 _overview_notices: dict[str, OverviewNotice] = {}
 
 
@@ -51,6 +55,12 @@ def register_reauthentication_rule(rule: ReauthenticationRule) -> None:
     """Name the function that says whether a sensitive change needs a fresh sign-in."""
     global _reauthentication
     _reauthentication = rule
+
+
+def register_session_ender(ender: SessionEnder) -> None:
+    """Name the one function that ends an account's sessions (threshold.devices' ``end_sessions``)."""
+    global _session_ender
+    _session_ender = ender
 
 
 def register_overview_notice(name: str, notice: OverviewNotice) -> None:
@@ -79,6 +89,10 @@ def login_stages(stages: list[str]) -> list[str]:
 
 def reauthentication_required(*, app: str) -> bool:
     return _registered(_reauthentication, "the reauthentication rule")(app=app)
+
+
+def end_sessions(*, user: Any, keep: str | None = None) -> int:
+    return _registered(_session_ender, "the session ender")(user=user, keep=keep)
 
 
 def overview_notices(request: HttpRequest) -> dict[str, Any]:

@@ -55,6 +55,12 @@ def stale_days() -> int:
     return int(settings.STALE_DEVICE_DAYS)
 
 
+def session_key_of(request: HttpRequest | None) -> str | None:
+    """This request's session key (to keep when ending the account's other sessions)."""
+    session = getattr(request, "session", None)
+    return session.session_key if session is not None else None
+
+
 def current_device_pk(request: HttpRequest) -> int | None:
     session = getattr(request, "session", None)
     value = session.get(SESSION_DEVICE) if session is not None else None

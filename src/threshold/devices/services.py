@@ -162,6 +162,31 @@ def check_session(*, request: HttpRequest, user: Any) -> str:
     return ""
 
 
+# --- Ending sessions -------------------------------------------------------------------------
+
+
+def end_sessions(*, user: Any, keep: str | None = None, device: Device | None = None) -> int:
+    """End the account's sessions (only those on ``device`` when given), all but the one whose
+    key is ``keep``; returns how many were still signed in.
+
+    The one way any app signs an account out. Each session is deleted from the shared store,
+    so every app process sees it gone on its next request. A row whose session is already
+    gone (the key a request had before a password change rotated it) is cleaned up without
+    counting as a signed-out device. Callers record the event and hold the transaction.
+    """
+    sessions = UserSession.objects.filter(user=user)
+    if device is not None:
+        sessions = sessions.filter(data__device=device.pk)
+    if keep:
+        sessions = sessions.exclude(session_key=keep)
+    ended = 0
+    for session in sessions:
+        alive = session.exists()
+        session.end()
+        ended += int(alive)
+    return ended
+
+
 # --- The person's changes --------------------------------------------------------------------
 
 
@@ -222,10 +247,7 @@ def remove_device(*, user: Any, request: HttpRequest | None, public_id: Any) -> 
         device = _own_device(user, public_id, for_update=True)
         device.removed_at = timezone.now()
         device.save(update_fields=["removed_at"])
-        ended = 0
-        for session in UserSession.objects.filter(user=user, data__device=device.pk):
-            session.end()
-            ended += 1
+        ended = end_sessions(user=user, device=device)
         trust_ended = 0
         for trusted in TrustedDevice.objects.filter(device_link__device=device, revoked_at__isnull=True):
             trust_ended += int(revoke_trusted_device(user=user, request=request, device=trusted))
@@ -259,10 +281,7 @@ def lock_account(*, user: Any, request: HttpRequest | None) -> int:
     policies.require(user, Action.ACCOUNT_LOCK, request=request)
     with transaction.atomic():
         locked = User.objects.filter(pk=user.pk, locked_at__isnull=True).update(locked_at=timezone.now())
-        ended = 0
-        for session in UserSession.objects.filter(user=user):
-            session.end()
-            ended += 1
+        ended = end_sessions(user=user)
         revoked = forget_trusted_devices(user=user, request=request)
         if locked:
             record_event(
