@@ -31,7 +31,8 @@ from threshold.activity import catalog
 from threshold.activity.models import Result, SecurityEvent
 from threshold.activity.services import record_event
 from threshold.core.context import RequestContext
-from threshold.security.models import SignInMethod, TrustedDevice
+from threshold.devices.models import TrustedDevice
+from threshold.security.models import SignInMethod
 
 pytestmark = pytest.mark.django_db
 

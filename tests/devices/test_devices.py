@@ -14,8 +14,7 @@ from tests.conftest import make_user
 from tests.security.conftest import OTHER_UA, Person, browser, is_signed_in, oathtool_code, sign_in, verify
 from threshold.activity.models import SecurityEvent
 from threshold.devices import cookie
-from threshold.devices.models import Device
-from threshold.security.models import TrustedDevice
+from threshold.devices.models import Device, TrustedDevice
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from tests.security.conftest import (
     verify,
 )
 from threshold.activity.models import SecurityEvent
-from threshold.security.models import TrustedDevice
+from threshold.devices.models import TrustedDevice
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +112,21 @@ def test_a_password_reset_by_email_unlocks(person: Person, commits: Any, mailbox
     assert sign_in(fresh, person.user, password=new_password).status_code == 302
     assert is_signed_in(fresh)
     assert sign_in(browser(), person.user, password=PASSWORD).status_code == 200
+
+
+def test_a_session_already_gone_is_cleaned_up_but_not_counted_as_signed_out(
+    person: Person, commits: Any
+) -> None:
+    # devices.services.end_sessions is the one way every app signs an account out; a row
+    # whose session no longer exists (expired, or a key rotated away) is not a device.
+    other = browser(HTTP_USER_AGENT=OTHER_UA)
+    sign_in(other, person.user)
+    UserSession.objects.create(
+        user=person.user, session_key="gone" * 8, ip="203.0.113.9", user_agent=OTHER_UA
+    )
+
+    lock(person, commits)
+
+    assert not UserSession.objects.filter(user=person.user).exists()
+    event = SecurityEvent.objects.get(user=person.user, code="account:lock")
+    assert event.details["sessions_ended"] == 2

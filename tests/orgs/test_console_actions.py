@@ -20,10 +20,11 @@ from tests.orgs.console_support import World, is_signed_in, member_url, membersh
 from tests.security.conftest import add_authenticator_app, browser, sign_in, turn_on_two_step
 from threshold.accounts.models import User
 from threshold.activity.models import SecurityEvent
+from threshold.devices.models import TrustedDevice
 from threshold.orgs.console import actions
 from threshold.orgs.models import Membership, Role
 from threshold.recovery.models import TemporaryAccessPass
-from threshold.security.models import RecoveryCode, SignInMethod, TrustedDevice
+from threshold.security.models import RecoveryCode, SignInMethod
 
 pytestmark = pytest.mark.django_db
 

@@ -27,6 +27,7 @@ from tests.security.conftest import (
 )
 from threshold.accounts.models import PhoneNumber, User
 from threshold.activity.models import SecurityEvent
+from threshold.devices.models import TrustedDevice
 from threshold.recovery import tasks
 from threshold.recovery.models import AccountRecovery, CancelledBy, RecoveryStatus
 from threshold.recovery.services.recovery_completion import (
@@ -34,7 +35,7 @@ from threshold.recovery.services.recovery_completion import (
     mark_due_recoveries_ready,
 )
 from threshold.recovery.services.recovery_messages import RecoveryRefused
-from threshold.security.models import MethodKind, SignInMethod, TrustedDevice
+from threshold.security.models import MethodKind, SignInMethod
 from threshold.verification.sign_in import proof_in
 
 pytestmark = pytest.mark.django_db

@@ -34,7 +34,8 @@ from tests.security.conftest import (
 from threshold.accounts.models import PhoneNumber, User, VerificationCode, VerificationPurpose
 from threshold.activity import catalog
 from threshold.activity.models import SecurityEvent
-from threshold.security.models import MethodKind, SignInMethod, TrustedDevice
+from threshold.devices.models import TrustedDevice
+from threshold.security.models import MethodKind, SignInMethod
 
 pytestmark = pytest.mark.django_db
 

@@ -22,10 +22,11 @@ from tests.security.conftest import (
 from tests.security.softauthn import SoftAuthenticator
 from threshold.activity.models import SecurityEvent
 from threshold.core.errors import FreshSignInRequired, Refused
-from threshold.security.models import SignInMethod, TrustedDevice
+from threshold.devices.models import TrustedDevice
+from threshold.devices.services import trust_this_device
+from threshold.security.models import SignInMethod
 from threshold.security.services.methods import remove_sign_in_method
 from threshold.security.services.passwords import remove_password
-from threshold.security.services.trusted_devices import trust_this_device
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,10 @@ from tests.security.conftest import (
 )
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import Result, SecurityEvent
-from threshold.security import trust
-from threshold.security.models import SignInMethod, TrustedDevice
-from threshold.security.services.trusted_devices import revoke_trusted_device
+from threshold.devices import trust
+from threshold.devices.models import TrustedDevice
+from threshold.devices.services import revoke_trusted_device
+from threshold.security.models import SignInMethod
 
 pytestmark = pytest.mark.django_db
 

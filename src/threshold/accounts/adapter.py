@@ -10,13 +10,11 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
-from threshold.accounts import selectors, services
+from threshold.accounts import registry, selectors, services
 from threshold.core.context import context_of
 from threshold.core.outgoing import queue_mail
-from threshold.devices import adapter as devices_adapter
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security import adapter as security_adapter
 
 # The one list of allauth's notification mails that our security alerts replace
 # (activity.alerts.send_security_alert): each of these changes records a catalogued event
@@ -64,12 +62,12 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def pre_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> HttpResponse | None:
         """A locked account is refused once its password was right (threshold.devices)."""
-        return devices_adapter.refuse_locked(request, user) or super().pre_login(request, user, **kwargs)
+        return registry.sign_in_refusal(request, user) or super().pre_login(request, user, **kwargs)
 
     def get_login_stages(self) -> list[str]:
         """Two-step verification at sign-in is threshold.security's stage; an organisation's
         rule for unfamiliar sign-ins (threshold.orgs) comes just before it."""
-        stages = security_adapter.login_stages(super().get_login_stages())
+        stages = registry.login_stages(super().get_login_stages())
         ours = "threshold.security.stages.TwoStepStage"
         at = stages.index(ours) if ours in stages else len(stages)
         return [*stages[:at], "threshold.orgs.stages.UnfamiliarSignInStage", *stages[at:]]
@@ -82,7 +80,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
         """Sensitive changes need a sign-in within the last 10 minutes (threshold.security)."""
-        return security_adapter.reauthentication_required(app=app)
+        return registry.reauthentication_required(app=app)
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """The address from our RequestContext, which honours only trusted proxies."""
@@ -115,7 +113,7 @@ class AccountAdapter(DefaultAccountAdapter):
         ends with the browser unless the person chose "Keep me signed in".
 
         Last gate for a locked account, whichever way and stages the sign-in came through."""
-        devices_adapter.ensure_not_locked(request, user)
+        registry.ensure_sign_in_allowed(request, user)
         super().login(request, user)
         if request.session.get("_session_expiry") is None:
             # SECURITY: a sign-in that offered no "Keep me signed in" (a passkey, a code, a

@@ -7,7 +7,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth import logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
@@ -19,7 +18,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from threshold.accounts import codes, phones, photos, selectors, throttle
+from threshold.accounts import codes, phones, photos, registry, selectors, throttle
 from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.accounts.registry import phone_removal_guard
 from threshold.activity.models import Result
@@ -466,14 +465,8 @@ def remove_phone_number(*, user: User, request: HttpRequest | None, phone: Phone
 
 def sign_out_everywhere(*, user: User, request: HttpRequest, include_current: bool) -> int:
     """End every session of the account, except this one unless asked; returns how many ended."""
-    current = request.session.session_key
-    ended = 0
     with transaction.atomic():
-        for session in UserSession.objects.filter(user=user):
-            if session.session_key == current:
-                continue
-            session.end()
-            ended += 1
+        ended = registry.end_sessions(user=user, keep=request.session.session_key)
         record_event(
             "account:signout:everywhere",
             user=user,

@@ -23,13 +23,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from threshold.accounts import phones, photos, selectors, services
+from threshold.accounts import phones, photos, registry, selectors, services
 from threshold.accounts.forms import PhoneCodeForm, PhoneNumberForm, PhotoForm, ProfileForm, RegionForm
 from threshold.accounts.models import PhoneNumber
 from threshold.activity import selectors as activity_selectors
 from threshold.core.context import context_of
 from threshold.core.errors import FreshSignInRequired
-from threshold.recovery.selectors.set_up import set_up_banner
 
 View = Callable[..., HttpResponse]
 
@@ -64,7 +63,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             "last_sign_in": activity_selectors.last_sign_in(user),
             "recent_events": activity_selectors.events_for(user, limit=5),
             "session_count": selectors.session_count(user),  # type: ignore[arg-type]
-            "recovery_set_up": set_up_banner(request),
+            **registry.overview_notices(request),
         },
     )
 

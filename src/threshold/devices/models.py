@@ -1,4 +1,4 @@
-"""The browsers (and later apps) an account is signed in from.
+"""The browsers (and later apps) an account is signed in from, and the ones it trusts.
 
 A browser is recognised by a long-lived device cookie holding a random id; only the id's
 hash is stored. One browser used by two accounts is one row per account.
@@ -57,11 +57,51 @@ class Device(models.Model):
         return self.name or self.default_name
 
 
+class TrustReason(models.TextChoices):
+    PASSWORD_CHANGED = "password_changed", _("Your password was changed")
+    TWO_STEP_CHANGED = "two_step_changed", _("Two-step verification was turned on or off")
+    BY_PERSON = "by_person", _("You asked to forget it")
+
+
+class TrustedDevice(models.Model):
+    """A browser where the person chose "Don't ask again on this device".
+
+    The browser holds a signed cookie naming this row and a random token; only the token's
+    hash is stored. Each row can be revoked on its own; ``DeviceTrust`` ties it to the device.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices"
+    )
+    token_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=24, choices=TrustReason.choices, blank=True)
+    device_label = models.CharField(max_length=128, blank=True)
+    browser = models.CharField(max_length=64, blank=True)
+    os = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    session_key = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        # The table it had in threshold.security, kept when the model moved here.
+        db_table = "security_trusteddevice"
+        indexes = [models.Index(fields=["user", "revoked_at"], name="trusted_device_user")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"trusted device {self.public_id}"
+
+
 class DeviceTrust(models.Model):
-    """Which device a "don't ask again on this device" trust (threshold.security) was given on."""
+    """Which device a "don't ask again on this device" trust was given on."""
 
     trusted_device = models.OneToOneField(
-        "security.TrustedDevice", on_delete=models.CASCADE, primary_key=True, related_name="device_link"
+        TrustedDevice, on_delete=models.CASCADE, primary_key=True, related_name="device_link"
     )
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="trust_links")
 

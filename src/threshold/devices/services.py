@@ -1,4 +1,4 @@
-"""The only writers of devices and of the account lock.
+"""The only writers of devices, their trust and the account lock.
 
 Each service asks ``orgs.policies`` first, changes inside ``transaction.atomic()`` and
 records the event through ``record_event``; the catalogue's ``notify_user`` types alert
@@ -7,6 +7,7 @@ every verified address once the change commits.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,12 +23,12 @@ from threshold.accounts.models import User
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
-from threshold.devices import cookie
-from threshold.devices.models import Device, DeviceTrust
+from threshold.devices import cookie, trust
+from threshold.devices.models import Device, DeviceTrust, TrustedDevice, TrustReason
+from threshold.devices.selectors import SESSION_DEVICE, trusted_device_for
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 
-SESSION_DEVICE = "threshold.device"
 SESSION_LINKED = "threshold.device_session"
 SEEN_EVERY = timedelta(minutes=1)
 
@@ -78,9 +79,6 @@ def note_sign_in_device(*, request: HttpRequest | None, user: Any) -> Device | N
 
 def _link_trust(*, request: HttpRequest, user: Any, device: Device) -> None:
     """Tie the 2-step verification trust this browser holds (or was just given) to the device."""
-    from threshold.security.models import TrustedDevice
-    from threshold.security.selectors.trusted_devices import trusted_device_for
-
     trusted = []
     before = getattr(request, "_threshold_session_key_before", None)
     if before:
@@ -164,6 +162,31 @@ def check_session(*, request: HttpRequest, user: Any) -> str:
     return ""
 
 
+# --- Ending sessions -------------------------------------------------------------------------
+
+
+def end_sessions(*, user: Any, keep: str | None = None, device: Device | None = None) -> int:
+    """End the account's sessions (only those on ``device`` when given), all but the one whose
+    key is ``keep``; returns how many were still signed in.
+
+    The one way any app signs an account out. Each session is deleted from the shared store,
+    so every app process sees it gone on its next request. A row whose session is already
+    gone (the key a request had before a password change rotated it) is cleaned up without
+    counting as a signed-out device. Callers record the event and hold the transaction.
+    """
+    sessions = UserSession.objects.filter(user=user)
+    if device is not None:
+        sessions = sessions.filter(data__device=device.pk)
+    if keep:
+        sessions = sessions.exclude(session_key=keep)
+    ended = 0
+    for session in sessions:
+        alive = session.exists()
+        session.end()
+        ended += int(alive)
+    return ended
+
+
 # --- The person's changes --------------------------------------------------------------------
 
 
@@ -215,9 +238,6 @@ def remove_device(*, user: Any, request: HttpRequest | None, public_id: Any) -> 
     in an emergency the person must be able to do it at once. The sessions are deleted
     from the shared store, so every app process sees them gone on the device's next request.
     """
-    from threshold.security.models import TrustedDevice
-    from threshold.security.services.trusted_devices import revoke_trusted_device
-
     policies.require(user, Action.DEVICE_REMOVE, request=request)
     current = request.session.session_key if request is not None and hasattr(request, "session") else None
     this_pk = (
@@ -227,10 +247,7 @@ def remove_device(*, user: Any, request: HttpRequest | None, public_id: Any) -> 
         device = _own_device(user, public_id, for_update=True)
         device.removed_at = timezone.now()
         device.save(update_fields=["removed_at"])
-        ended = 0
-        for session in UserSession.objects.filter(user=user, data__device=device.pk):
-            session.end()
-            ended += 1
+        ended = end_sessions(user=user, device=device)
         trust_ended = 0
         for trusted in TrustedDevice.objects.filter(device_link__device=device, revoked_at__isnull=True):
             trust_ended += int(revoke_trusted_device(user=user, request=request, device=trusted))
@@ -261,15 +278,10 @@ def lock_account(*, user: Any, request: HttpRequest | None) -> int:
     takes access away, and whoever holds the account's email can undo it with a password
     reset, which is also how the owner gets back in.
     """
-    from threshold.security.services.trusted_devices import forget_trusted_devices
-
     policies.require(user, Action.ACCOUNT_LOCK, request=request)
     with transaction.atomic():
         locked = User.objects.filter(pk=user.pk, locked_at__isnull=True).update(locked_at=timezone.now())
-        ended = 0
-        for session in UserSession.objects.filter(user=user):
-            session.end()
-            ended += 1
+        ended = end_sessions(user=user)
         revoked = forget_trusted_devices(user=user, request=request)
         if locked:
             record_event(
@@ -302,3 +314,70 @@ def note_locked_sign_in(*, user: Any, request: HttpRequest | None) -> None:
         result=Result.BLOCKED,
         method="password",
     )
+
+
+# --- Trusted devices ("don't ask again on this device") ------------------------------------
+
+
+def trust_this_device(*, request: HttpRequest, user: Any) -> tuple[TrustedDevice, str]:
+    """Remember this browser for 30 days; returns the row and the token for its cookie."""
+    policies.require(user, Action.DEVICE_TRUST, request=request)
+    ctx = context_of(request)
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        device = TrustedDevice.objects.create(
+            user=user,
+            token_hash=trust.token_hash(token),
+            expires_at=timezone.now() + timedelta(days=trust.TRUST_DAYS),
+            device_label=ctx.device.label if ctx.user_agent else "",
+            browser=ctx.device.browser[:64],
+            os=ctx.device.os[:64],
+            ip=ctx.ip or None,
+            country=ctx.country,
+            session_key=(request.session.session_key or "") if hasattr(request, "session") else "",
+        )
+        record_event(
+            "account:device:trust",
+            user=user,
+            request=request,
+            details={"device": str(device.public_id), "days": trust.TRUST_DAYS},
+        )
+    return device, token
+
+
+def revoke_trust(*, user: Any, request: HttpRequest | None, reason: TrustReason) -> int:
+    revoked = TrustedDevice.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason=reason
+    )
+    if revoked:
+        record_event(
+            "account:device:trust_revoke",
+            user=user,
+            request=request,
+            details={"count": revoked, "reason": str(reason)},
+        )
+    return revoked
+
+
+def forget_trusted_devices(*, user: Any, request: HttpRequest | None) -> int:
+    """Every device asks for the second step again."""
+    with transaction.atomic():
+        return revoke_trust(user=user, request=request, reason=TrustReason.BY_PERSON)
+
+
+def revoke_trusted_device(*, user: Any, request: HttpRequest | None, device: TrustedDevice) -> bool:
+    """One device asks for the second step again (for the Devices page)."""
+    if device.user_id != user.pk:
+        return False
+    with transaction.atomic():
+        revoked = TrustedDevice.objects.filter(pk=device.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_reason=TrustReason.BY_PERSON
+        )
+        if revoked:
+            record_event(
+                "account:device:trust_revoke",
+                user=user,
+                request=request,
+                details={"count": 1, "reason": str(TrustReason.BY_PERSON), "device": str(device.public_id)},
+            )
+    return bool(revoked)

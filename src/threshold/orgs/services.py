@@ -17,7 +17,6 @@ from functools import partial
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +34,7 @@ from threshold.activity.tasks import deliver_security_alert
 from threshold.core.decisions import Decision
 from threshold.core.errors import PolicyDenied
 from threshold.core.mail import send_templated_mail
+from threshold.devices.services import end_sessions
 from threshold.orgs import licences
 from threshold.orgs.models import Invitation, Membership, Organization, OrganizationPolicy, Role
 from threshold.orgs.policies import contact_sentence
@@ -460,8 +460,7 @@ def remove_member(
         if home:
             User.objects.filter(pk=member.pk).update(is_active=False)
             member.is_active = False
-            for session in UserSession.objects.filter(user=member):
-                session.end()
+            end_sessions(user=member)
         record_event(
             "org:member:remove",
             user=member,

@@ -6,4 +6,10 @@ class RecoveryConfig(AppConfig):
     label = "recovery"
 
     def ready(self) -> None:
+        # Imported here, not at the top: models and signals need the app registry ready.
+        from threshold.accounts import registry
         from threshold.recovery import receivers  # noqa: F401  (connects the signal handlers; app loading)
+        from threshold.recovery.selectors.set_up import set_up_banner
+
+        # After a recovery sign-in the Overview asks for a new method and new codes.
+        registry.register_overview_notice("recovery_set_up", set_up_banner)

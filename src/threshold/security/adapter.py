@@ -1,7 +1,7 @@
 """allauth's hooks, each a hand-off to our services.
 
 ``MFAAdapter`` is allauth.mfa's adapter (``MFA_ADAPTER``). The functions below it are what
-the account adapter (threshold.accounts.adapter) hands its security questions to.
+the account adapter (threshold.accounts.adapter) asks through threshold.accounts.registry.
 """
 
 from __future__ import annotations

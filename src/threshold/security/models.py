@@ -1,4 +1,6 @@
-"""Sign-in methods, the two-step verification switch, recovery codes and trusted devices.
+"""Sign-in methods, the two-step verification switch and recovery codes.
+
+Trusted devices ("don't ask again on this device") are threshold.devices'.
 
 allauth.mfa keeps the secrets of authenticator apps and passkeys (its ``Authenticator``);
 ``SignInMethod`` is our record of every method the person has, whatever holds its secret,
@@ -125,44 +127,6 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"recovery code of {self.user_id}"
-
-
-class TrustReason(models.TextChoices):
-    PASSWORD_CHANGED = "password_changed", _("Your password was changed")
-    TWO_STEP_CHANGED = "two_step_changed", _("Two-step verification was turned on or off")
-    BY_PERSON = "by_person", _("You asked to forget it")
-
-
-class TrustedDevice(models.Model):
-    """A browser where the person chose "Don't ask again on this device".
-
-    The browser holds a signed cookie naming this row and a random token; only the token's
-    hash is stored. Each row can be revoked on its own (the Devices page will list them).
-    """
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices"
-    )
-    token_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoked_reason = models.CharField(max_length=24, choices=TrustReason.choices, blank=True)
-    device_label = models.CharField(max_length=128, blank=True)
-    browser = models.CharField(max_length=64, blank=True)
-    os = models.CharField(max_length=64, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    country = models.CharField(max_length=2, blank=True)
-    session_key = models.CharField(max_length=40, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["user", "revoked_at"], name="trusted_device_user")]
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"trusted device {self.public_id}"
 
 
 class RemovalStatus(models.TextChoices):

@@ -16,19 +16,20 @@ from datetime import timedelta
 from typing import Any
 
 from allauth.mfa.models import Authenticator
-from allauth.usersessions.models import UserSession
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from threshold.accounts.models import User
+from threshold.devices.models import TrustedDevice, TrustReason
+from threshold.devices.services import end_sessions
 from threshold.orgs.console.actions import Done, console_action
 from threshold.orgs.models import Membership, Organization, Role
 from threshold.orgs.policies import ConsoleAction
 from threshold.orgs.services import ensure_not_last_global_admin, locked_membership
 from threshold.recovery.services.access_pass import issue_access_pass
-from threshold.security.models import RecoveryCode, SignInMethod, TrustedDevice, TrustReason
+from threshold.security.models import RecoveryCode, SignInMethod
 
 REMOVED_ACCOUNT_CLOSES_IN_DAYS = 30  # the shorter of recovery.models.CLOSURE_DAYS
 
@@ -46,14 +47,6 @@ def _home_member(organization: Organization, member: Any) -> Membership:
             code="guest",
         )
     return row
-
-
-def _end_sessions_of(member: Any) -> int:
-    ended = 0
-    for session in UserSession.objects.filter(user=member):
-        session.end()
-        ended += 1
-    return ended
 
 
 def _end_trust_of(member: Any, reason: str) -> int:
@@ -86,7 +79,7 @@ def reset_member_password(
     member.set_password(password)
     member.must_change_password = True
     member.save(update_fields=["password", "password_changed_at", "must_change_password"])
-    ended = _end_sessions_of(member)
+    ended = end_sessions(user=member)
     forgotten = _end_trust_of(member, TrustReason.PASSWORD_CHANGED)
     return Done(password, {"sessions_ended": ended, "trust_ended": forgotten})
 
@@ -112,7 +105,7 @@ def require_new_methods(
     RecoveryCode.objects.filter(user=member).delete()
     row.methods_reset_at = timezone.now()
     row.save(update_fields=["methods_reset_at"])
-    ended = _end_sessions_of(member)
+    ended = end_sessions(user=member)
     forgotten = _end_trust_of(member, TrustReason.TWO_STEP_CHANGED)
     return Done(
         len(methods), {"methods_removed": len(methods), "sessions_ended": ended, "trust_ended": forgotten}
@@ -125,7 +118,7 @@ def revoke_member_sessions(
 ) -> Done[int]:
     """Sign the member out everywhere and end every device's skip of two-step verification."""
     _home_member(organization, member)
-    ended = _end_sessions_of(member)
+    ended = end_sessions(user=member)
     forgotten = _end_trust_of(member, TrustReason.BY_PERSON)
     return Done(ended, {"sessions_ended": ended, "trust_ended": forgotten})
 
@@ -169,7 +162,7 @@ def block_member_sign_in(
     if not blocked:
         return Done(False)
     member.is_active = False
-    ended = _end_sessions_of(member)
+    ended = end_sessions(user=member)
     return Done(True, {"sessions_ended": ended})
 
 
@@ -215,7 +208,7 @@ def remove_member_from_organization(
             closure_requested_at=now, closes_at=closes_at
         )
         member.refresh_from_db(fields=["is_active", "closure_requested_at", "closes_at"])
-        details["sessions_ended"] = _end_sessions_of(member)
+        details["sessions_ended"] = end_sessions(user=member)
         if member.closes_at is not None:
             details["closes_on"] = member.closes_at.date().isoformat()
     return Done(home, details)

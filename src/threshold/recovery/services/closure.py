@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from allauth.usersessions.models import UserSession
 from django.contrib.auth import logout
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -14,6 +13,7 @@ from django.utils import timezone
 from threshold.accounts.models import User
 from threshold.activity.models import SecurityEvent
 from threshold.activity.services import record_event
+from threshold.devices.services import end_sessions
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.recovery.models import (
@@ -29,14 +29,6 @@ PERSONAL_DETAILS = ("email", "from", "to", "number", "name", "device_name", "sig
 
 class AlreadyClosing(Exception):
     """The account is already set to close (or closed): nothing was changed."""
-
-
-def _end_sessions(user: Any) -> int:
-    ended = 0
-    for session in UserSession.objects.filter(user=user):
-        session.end()
-        ended += 1
-    return ended
 
 
 def close_account(*, user: Any, request: HttpRequest | None, days: int, reason: str = "") -> datetime:
@@ -60,7 +52,7 @@ def close_account(*, user: Any, request: HttpRequest | None, days: int, reason: 
         if not marked:
             raise AlreadyClosing(user.pk)
         user.closure_requested_at, user.closes_at = now, closes_at
-        ended = _end_sessions(user)
+        ended = end_sessions(user=user)
         record_event(
             "account:close:request",
             user=user,
@@ -120,7 +112,7 @@ def close_one_account(*, pk: int, now: datetime | None = None) -> bool:
         if user is None:
             return False
         requested_at = user.closure_requested_at
-        _end_sessions(user)
+        end_sessions(user=user)
         _delete_personal_data(user)
         _anonymise(user, now=now)
         _anonymise_events(user)

@@ -15,13 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 from threshold.core.errors import FreshSignInRequired, PolicyDenied
 from threshold.recovery.selectors.set_up import SET_UP_DISMISSED_SESSION_KEY, set_up_progress
 from threshold.security.models import MethodKind
+from threshold.security.new_codes import keep_new_codes
 from threshold.security.selectors.methods import (
     addable_kinds,
     has_authenticator_app,
     phones_for_text_messages,
 )
 from threshold.security.services.recovery_codes import generate_recovery_codes
-from threshold.security.views.recovery_codes import keep_new_codes
 from threshold.verification.sign_in import ACCESS_PASS, access_pass_session_until
 
 

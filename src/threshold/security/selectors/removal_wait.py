@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.models import SecurityEvent
+from threshold.devices.selectors import uuids
 from threshold.security.models import MethodKind, RecoveryCode, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import (
     SECOND_STEP_SESSION_KEY,
@@ -24,7 +25,6 @@ from threshold.security.selectors.challenge import (
     second_step_options,
 )
 from threshold.security.selectors.methods import SECOND_STEP_KINDS, second_step_methods
-from threshold.security.selectors.trusted_devices import uuids
 from threshold.verification.sign_in import fresh_sign_in_seconds
 
 

@@ -10,6 +10,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from threshold.devices.selectors import active_trusted_devices
 from threshold.security.models import MethodKind, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import method_key
 from threshold.security.selectors.methods import (
@@ -23,7 +24,6 @@ from threshold.security.selectors.methods import (
     sign_in_methods,
 )
 from threshold.security.selectors.removal_wait import pending_removals
-from threshold.security.selectors.trusted_devices import active_trusted_devices
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from threshold.core.decisions import Decision
+from threshold.devices.selectors import uuids
 from threshold.security.models import MethodKind, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY
 from threshold.security.selectors.methods import sign_in_methods_of_kind
-from threshold.security.selectors.trusted_devices import uuids
 from threshold.verification.sign_in import fresh_sign_in_seconds, signed_in_recently, vouched_reset
 
 

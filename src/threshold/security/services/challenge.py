@@ -15,12 +15,13 @@ from django.utils.translation import ngettext
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.errors import Refused
+from threshold.devices.models import TrustedDevice
+from threshold.devices.selectors import trusted_device_for
 from threshold.orgs import policies
 from threshold.security import throttle, webauthn
-from threshold.security.models import MethodKind, RecoveryCode, SignInMethod, TrustedDevice
+from threshold.security.models import MethodKind, RecoveryCode, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY, SecondStepOption
 from threshold.security.selectors.methods import two_step_required
-from threshold.security.selectors.trusted_devices import trusted_device_for
 from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
 from threshold.security.services.recovery_codes import use_recovery_code
 from threshold.security.services.text_messages import check_text_message_code

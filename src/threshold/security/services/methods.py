@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from threshold.accounts.models import PhoneNumber
 from threshold.activity.services import record_event
 from threshold.core.errors import Refused
+from threshold.devices.selectors import session_key_of
+from threshold.devices.services import end_sessions
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.security import totp, webauthn
@@ -25,7 +27,6 @@ from threshold.security.models import MethodKind, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.methods import masked_number
 from threshold.security.selectors.removal_wait import removal_must_wait, wait_days
 from threshold.security.services.guard_rails import removal_decision, settings_for_update
-from threshold.security.services.other_sessions import end_other_sessions
 from threshold.security.services.removal_wait import removal_waits, schedule_removal, vouched_by
 from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
@@ -256,7 +257,7 @@ def remove_sign_in_method(
             if not without_wait:
                 scheduled = schedule_removal(user=user, request=request, method=method)
                 if sign_out_others:
-                    ended = end_other_sessions(user=user, request=request)
+                    ended = end_sessions(user=user, keep=session_key_of(request))
                 return MethodRemoval(sessions_ended=ended, scheduled=scheduled)
         kind, name = method.kind, method.name
         if method.authenticator_id is not None:
@@ -266,7 +267,7 @@ def remove_sign_in_method(
         else:
             method.delete()
         if sign_out_others:
-            ended = end_other_sessions(user=user, request=request)
+            ended = end_sessions(user=user, keep=session_key_of(request))
         record_event(
             "account:method:remove",
             user=user,

@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 from threshold.activity.services import record_event
 from threshold.core.decisions import Decision
 from threshold.core.errors import Refused
+from threshold.devices.models import TrustReason
+from threshold.devices.selectors import session_key_of
+from threshold.devices.services import end_sessions, revoke_trust
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security.models import TrustReason
 from threshold.security.selectors.methods import passwordless_passkeys
 from threshold.security.services.guard_rails import has_password, settings_for_update
-from threshold.security.services.other_sessions import end_other_sessions
-from threshold.security.services.trusted_devices import revoke_trust
 from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 
@@ -63,7 +63,7 @@ def remove_password(*, user: Any, request: HttpRequest | None) -> int:
         if request is not None and hasattr(request, "session"):
             # The session is bound to the password's hash; this one stays signed in.
             update_session_auth_hash(request, user)
-        ended = end_other_sessions(user=user, request=request)
+        ended = end_sessions(user=user, keep=session_key_of(request))
         forgotten = revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
         record_event(
             "account:password:remove",
@@ -77,7 +77,7 @@ def remove_password(*, user: Any, request: HttpRequest | None) -> int:
 def note_password_changed(*, request: HttpRequest | None, user: Any) -> None:
     """After a password change or set: sign out every other session, forget trusted devices, alert."""
     with transaction.atomic():
-        ended = end_other_sessions(user=user, request=request)
+        ended = end_sessions(user=user, keep=session_key_of(request))
         forgotten = revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
         _forget_wrong_passwords(user)
         record_event(
@@ -94,7 +94,7 @@ def note_password_reset(*, request: HttpRequest | None, user: Any) -> tuple[int,
     Returns how many sessions ended and how many trusted devices were forgotten.
     """
     with transaction.atomic():
-        ended = end_other_sessions(user=user, request=None)
+        ended = end_sessions(user=user)
         forgotten = revoke_trust(user=user, request=request, reason=TrustReason.PASSWORD_CHANGED)
         _forget_wrong_passwords(user)
     return ended, forgotten

@@ -27,8 +27,11 @@ from threshold.core.errors import Refused
 from threshold.core.mail import send_templated_mail
 from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
+from threshold.devices.models import TrustReason
+from threshold.devices.selectors import session_key_of
+from threshold.devices.services import end_sessions, revoke_trust
 from threshold.security import throttle
-from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod, TrustReason
+from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.removal_wait import (
     older_addresses,
@@ -42,10 +45,8 @@ from threshold.security.selectors.removal_wait import (
 )
 from threshold.security.services.challenge import check_passkey_step
 from threshold.security.services.guard_rails import removal_decision, settings_for_update
-from threshold.security.services.other_sessions import end_other_sessions
 from threshold.security.services.recovery_codes import use_recovery_code
 from threshold.security.services.text_messages import check_text_message_code, send_text_message_code
-from threshold.security.services.trusted_devices import revoke_trust
 from threshold.verification.sign_in import vouched_reset
 
 logger = logging.getLogger(__name__)
@@ -433,7 +434,7 @@ def cancel_removals_by_link(
     ended = 0
     if sign_out_everywhere:
         with transaction.atomic():
-            ended = end_other_sessions(user=user, request=request)
+            ended = end_sessions(user=user, keep=session_key_of(request))
             revoke_trust(user=user, request=request, reason=TrustReason.BY_PERSON)
     extra: dict[str, Any] = {"signed_out": True, "sessions_ended": ended} if sign_out_everywhere else {}
     cancelled = sum(

@@ -11,13 +11,13 @@ from django.utils.translation import gettext as _
 
 from threshold.activity.services import record_event
 from threshold.core.errors import Refused
+from threshold.devices.models import TrustReason
+from threshold.devices.services import revoke_trust
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-from threshold.security.models import TrustReason
 from threshold.security.selectors.methods import recovery_codes_left, second_step_methods
 from threshold.security.services.guard_rails import settings_for_update
 from threshold.security.services.recovery_codes import replace_recovery_codes
-from threshold.security.services.trusted_devices import revoke_trust
 from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 
 

@@ -14,13 +14,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from threshold.core.errors import Refused
-from threshold.security import trust, webauthn
+from threshold.devices import trust
+from threshold.devices.services import trust_this_device
+from threshold.security import webauthn
 from threshold.security.forms.challenge import PasskeyStepForm, SecondStepForm
 from threshold.security.models import MethodKind
 from threshold.security.selectors.challenge import second_step_options
 from threshold.security.services.challenge import verify_second_step
 from threshold.security.services.text_messages import send_text_message_code
-from threshold.security.services.trusted_devices import trust_this_device
 from threshold.security.stages import TwoStepStage
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,39 +12,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from threshold.security.new_codes import NEW_CODES_SESSION_KEY, keep_new_codes, new_codes
 from threshold.security.selectors.methods import recovery_codes_left
 from threshold.security.services.recovery_codes import generate_recovery_codes
 from threshold.security.views.refusals import handles_refusals, needs_fresh_sign_in, reauthenticate
-
-NEW_CODES_SESSION_KEY = "threshold.security.new_recovery_codes"
-
-
-NEW_CODES_SECONDS = 10 * 60
-
-
-def keep_new_codes(request: HttpRequest, codes: list[str], *, then: str = "") -> None:
-    """Show ``codes`` once on the recovery-codes page; "I have saved my codes" leads to ``then``
-    (a path of this site; Security info when empty)."""
-    # SECURITY: the plain codes exist only here, in the server-side session, for ten
-    # minutes or until the person says they saved them; they are never shown again.
-    request.session[NEW_CODES_SESSION_KEY] = {
-        "user": str(request.user.pk),
-        "codes": codes,
-        "at": time.time(),
-        "then": then if then.startswith("/") and not then.startswith(("//", "/\\")) else "",
-    }
-
-
-def _new_codes(request: HttpRequest) -> list[str]:
-    state = request.session.get(NEW_CODES_SESSION_KEY)
-    if (
-        not isinstance(state, dict)
-        or state.get("user") != str(request.user.pk)
-        or time.time() - float(state.get("at", 0)) > NEW_CODES_SECONDS
-    ):
-        request.session.pop(NEW_CODES_SESSION_KEY, None)
-        return []
-    return [str(code) for code in state.get("codes", [])]
 
 
 @login_required
@@ -66,7 +35,7 @@ def recovery_codes_new(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def recovery_codes(request: HttpRequest) -> HttpResponse:
-    codes = _new_codes(request)
+    codes = new_codes(request)
     if not codes:
         messages.info(request, _("Recovery codes are shown only once, right after they are made."))
         return redirect("security_info")
@@ -77,7 +46,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def recovery_codes_download(request: HttpRequest) -> HttpResponse:
-    codes = _new_codes(request)
+    codes = new_codes(request)
     if not codes:
         raise Http404
     text = render(
@@ -94,7 +63,7 @@ def recovery_codes_download(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def recovery_codes_print(request: HttpRequest) -> HttpResponse:
-    codes = _new_codes(request)
+    codes = new_codes(request)
     if not codes:
         raise Http404
     return render(request, "security/recovery_codes_print.html", {"codes": codes, "made_at": timezone.now()})

@@ -9,13 +9,13 @@ from django.shortcuts import redirect
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from threshold.security.services import trusted_devices
+from threshold.devices import services as devices
 
 
 @login_required
 @require_POST
 def forget_trusted_devices(request: HttpRequest) -> HttpResponse:
-    count = trusted_devices.forget_trusted_devices(user=request.user, request=request)
+    count = devices.forget_trusted_devices(user=request.user, request=request)
     messages.success(
         request,
         ngettext(

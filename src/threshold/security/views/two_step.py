@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
+from threshold.security.new_codes import keep_new_codes
 from threshold.security.services.two_step import disable_two_step, enable_two_step
-from threshold.security.views.recovery_codes import keep_new_codes
 from threshold.security.views.refusals import handles_refusals, needs_fresh_sign_in, reauthenticate
 
 

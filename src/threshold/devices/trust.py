@@ -10,7 +10,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponseBase
 
 TRUST_DAYS = 30
-SALT = "threshold.security.trusted-device"
+SALT = "threshold.security.trusted-device"  # as when it lived in security: cookies already given stay good
 MAX_ENTRIES = 5
 
 
