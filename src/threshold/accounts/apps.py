@@ -6,10 +6,10 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
+        # Imported here, not at the top: models and signals need the app registry ready.
         from django.conf import settings
         from PIL import Image
 
-        # Imported here, not at the top: models and signals need the app registry ready.
         from threshold.accounts import (
             checks,  # noqa: F401  (registers the system checks)
             receivers,  # noqa: F401  (connects the signal handlers)

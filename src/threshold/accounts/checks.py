@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import Error, register
 from PIL import features
 
@@ -28,8 +29,6 @@ MAX_EMAIL_CODE_SECONDS = 3600
 @register()
 def email_code_lifetimes(app_configs: Any, **kwargs: Any) -> list[Error]:
     """A code mailed for any purpose works an hour at most (threshold.accounts.codes)."""
-    from django.conf import settings
-
     return [
         Error(
             f"EMAIL_CODE_TTL[{purpose!r}] is {seconds} seconds; a code sent by email may work "

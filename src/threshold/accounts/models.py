@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from threshold.accounts.hashers import needs_normalizing
+from threshold.accounts.phones import display_phone_number
 
 # Organisations live in threshold.orgs; the name stays importable from here for older callers.
 from threshold.orgs.models import Organization
@@ -201,8 +202,6 @@ class PhoneNumber(models.Model):
 
     @property
     def display(self) -> str:
-        from threshold.accounts.phones import display_phone_number
-
         return display_phone_number(self.number)
 
 

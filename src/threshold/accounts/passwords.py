@@ -21,6 +21,7 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from threshold.accounts.hashers import normalize_password
+from threshold.orgs.policies import password_rules
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -47,8 +48,6 @@ def organization_rules(user: Any) -> tuple[int, list[str]]:
     """The minimum length (never below MIN_LENGTH) and banned words of the person's organisation."""
     if user is None or not getattr(user, "pk", None):
         return MIN_LENGTH, []
-    from threshold.orgs.policies import password_rules
-
     minimum, words = password_rules(user)
     return max(MIN_LENGTH, minimum), words
 

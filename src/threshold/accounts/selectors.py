@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -94,8 +95,6 @@ def users_for_sign_in(email: str) -> list[User]:
 
 
 def session_count(user: User) -> int:
-    from allauth.usersessions.models import UserSession
-
     return UserSession.objects.filter(user=user).count()
 
 

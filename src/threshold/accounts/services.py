@@ -7,6 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import logout, update_session_auth_hash
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from django.utils.translation import ngettext
 from threshold.accounts import codes, phones, photos, registry, selectors, throttle
 from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.accounts.registry import phone_removal_guard
+from threshold.accounts.selectors import user_by_email
 from threshold.activity.models import Result
 from threshold.activity.services import record_event, record_sign_in
 from threshold.core.context import context_of
@@ -53,8 +55,6 @@ def ensure_sign_in_allowed(*, request: HttpRequest, email: str) -> None:
     verdict = throttle.begin_attempt(email=email, ip=context_of(request).ip)
     if verdict.allowed:
         return
-    from threshold.accounts.selectors import user_by_email
-
     record_event(
         "account:signin:throttled",
         user=user_by_email(email) if email else None,
@@ -488,8 +488,6 @@ def create_admin(*, email: str) -> tuple[User, str]:
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError(_("An account with this email address already exists."))
     password = secrets.token_urlsafe(18)
-    from allauth.account.models import EmailAddress
-
     with transaction.atomic():
         user = User.objects.create_superuser(email=email, password=password, kind=AccountKind.PERSONAL)
         user.must_change_password = True

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
+from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
 
@@ -9,8 +10,6 @@ def _create_cache_table(sender: Any, using: str = "default", **kwargs: Any) -> N
         return
     # The database cache (used when no Redis is configured) needs its table; creating it
     # here means ``threshold migrate`` alone prepares a fresh database.
-    from django.core.management import call_command
-
     call_command("createcachetable", database=using, verbosity=0)
 
 
@@ -19,6 +18,6 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from threshold.core import checks  # noqa: F401  (registers the system checks)
+        from threshold.core import checks  # noqa: F401  (registers the system checks; app loading)
 
         post_migrate.connect(_create_cache_table, dispatch_uid="threshold-cache-table")

@@ -103,7 +103,7 @@ def redis_reachable(app_configs: Any, **kwargs: Any) -> list[Error]:
     """With THRESHOLD_REDIS_URL set, Redis must answer: sessions and throttling live there."""
     if not settings.REDIS_URL:
         return []
-    import redis
+    import redis  # reason: needed only when THRESHOLD_REDIS_URL is set
 
     try:
         redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()

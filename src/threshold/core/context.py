@@ -130,7 +130,7 @@ def context_of(request: HttpRequest | None) -> RequestContext:
 
 def country_name(code: str, language: str) -> str:
     """A region's name in ``language`` (``"ES"`` → ``"Spain"``/``"España"``), or the code itself."""
-    from phonenumbers.geodata.locale import LOCALE_DATA
+    from phonenumbers.geodata.locale import LOCALE_DATA  # reason: a large table, loaded on first use
 
     names = LOCALE_DATA.get(code.upper(), {})
     name = names.get(language.split("-")[0].lower(), "") or names.get("en", "")

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from threshold.activity.catalog import country_label, device_kind_label
 from threshold.core.context import context_of
 from threshold.devices import trust
 from threshold.devices.models import Device, DeviceTrust, TrustedDevice
@@ -32,14 +33,10 @@ class DeviceRow:
 
     @property
     def kind_label(self) -> str:
-        from threshold.activity.catalog import device_kind_label
-
         return device_kind_label(self.device.kind)
 
     @property
     def country(self) -> str:
-        from threshold.activity.catalog import country_label
-
         return country_label(self.device.last_country)
 
 

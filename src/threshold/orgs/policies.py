@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from django.core.exceptions import ImproperlyConfigured
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from threshold.core.errors import PolicyDenied
 from threshold.orgs import licences
 from threshold.orgs.models import (
     ADMIN_ROLES,
+    LicenceTier,
     Membership,
     Organization,
     OrganizationPolicy,
@@ -35,6 +37,7 @@ from threshold.orgs.models import (
     TextMessages,
     UnfamiliarSignIn,
 )
+from threshold.orgs.selectors import organization_for_domain
 from threshold.verification.sign_in import VOUCHED_RESETS, sign_in_proven_by
 
 
@@ -280,8 +283,6 @@ def self_service_reset_for_email(email: str) -> Decision:
     public knowledge, so saying so is safe. An account found behind another address is
     refused later, silently (``evaluate`` with PASSWORD_RESET_SELF_SERVICE).
     """
-    from threshold.orgs.selectors import organization_for_domain
-
     organization = organization_for_domain(email.rpartition("@")[2])
     if organization is None:
         return Decision.allow()
@@ -325,10 +326,6 @@ def unfamiliar_sign_in_rule(user: Any) -> str:
 
 def longer_retention() -> dict[int, int]:
     """Organisation id -> days, for Premium organisations that keep sign-ins longer than the default."""
-    from django.conf import settings
-
-    from threshold.orgs.models import LicenceTier
-
     rows = OrganizationPolicy.objects.filter(
         organization__licence=LicenceTier.PREMIUM,
         activity_retention_days__gt=settings.ACTIVITY_RETENTION_DAYS,
@@ -569,8 +566,6 @@ def require_console(
     actor: Any, action: ConsoleAction | str, *, member: Any = None, request: HttpRequest | None = None
 ) -> Organization:
     """The actor's organisation, or ``PermissionDenied`` (recorded on the actor's account)."""
-    from django.core.exceptions import PermissionDenied
-
     decision = console_decision(actor, action, member=member)
     organization = home_organization(actor)
     if not decision.allowed or organization is None:

@@ -8,6 +8,7 @@ from allauth.account.stages import LoginStage, LoginStageController
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
+from threshold.devices.adapter import refuse_locked
 from threshold.security.services.challenge import second_step_needed
 
 
@@ -25,8 +26,6 @@ class TwoStepStage(LoginStage):
     def handle(self) -> tuple[Any, bool]:
         user = self.login.user
         if user is not None and getattr(user, "is_locked", False):
-            from threshold.devices.adapter import refuse_locked
-
             return refuse_locked(self.request, user), False
         if user is None or not second_step_needed(request=self.request, user=user):
             return None, True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.tasks import task
 
+from threshold.security.services.removal_wait import apply_due_removals as apply_due
+
 
 @task()
 def apply_due_removals() -> int:
@@ -11,6 +13,4 @@ def apply_due_removals() -> int:
 
     Enqueue it daily from a scheduler, or run ``threshold apply_due_removals`` from cron.
     """
-    from threshold.security.services.removal_wait import apply_due_removals as apply_due
-
     return apply_due()
