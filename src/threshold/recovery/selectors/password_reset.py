@@ -67,7 +67,7 @@ def recovery_ways() -> list[tuple[RecoveryWay, str]]:
 # --- Resetting a forgotten password ----------------------------------------------------------
 
 RESET_SESSION_KEY = "threshold.recovery.password_reset"
-RESET_LINK_SESSION_KEY = "threshold.recovery.password_reset_link"
+RESET_LINK_PURPOSE = "password_reset"
 
 
 @dataclass

@@ -30,7 +30,7 @@ from threshold.devices.services import unlock_account
 from threshold.orgs import policies
 from threshold.recovery import tasks
 from threshold.recovery.selectors.password_reset import (
-    RESET_LINK_SESSION_KEY,
+    RESET_LINK_PURPOSE,
     RESET_SESSION_KEY,
     ResetFlow,
     account_for_reset,
@@ -44,6 +44,7 @@ from threshold.security.selectors.methods import masked_number, two_step_require
 from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
 from threshold.security.services.passwords import note_password_reset
 from threshold.security.services.recovery_codes import use_recovery_code
+from threshold.verification.links import forget_link_token
 
 # SECURITY: every answer of the reset is the same whether or not the email typed has an
 # account and whether or not the address or number asked for belongs to it: the same
@@ -112,7 +113,7 @@ def start_password_reset(*, request: HttpRequest, email: str) -> ResetFlow:
     if not decision.allowed:
         raise ResetRefused(decision.message, code=decision.reason_code)
     flow = ResetFlow(email=email, user_id=user.pk if user else None, started_at=time.time())
-    request.session.pop(RESET_LINK_SESSION_KEY, None)
+    forget_link_token(request, RESET_LINK_PURPOSE)
     _save_flow(request, flow)
     return flow
 

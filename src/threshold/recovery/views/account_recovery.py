@@ -43,15 +43,22 @@ from threshold.recovery.services.recovery_completion import (
     complete_recovery_and_sign_in,
 )
 from threshold.recovery.services.recovery_messages import RecoveryRefused
+from threshold.verification.links import (
+    consume_link_token,
+    forget_link_token,
+    link_landing,
+    link_page,
+    link_token,
+)
 
 # Signed-out pages. What the person has proved so far lives in their (server-side) session,
 # bound to the account's email address they typed, and for an hour at most.
 
 RECOVERY_FLOW = "threshold.recovery.flow"
 RECOVERY_FLOW_SECONDS = 3600
-CANCEL_TOKEN = "threshold.recovery.cancel_token"
-CONTINUE_TOKEN = "threshold.recovery.continue_token"
-COMPLETE_TOKEN = "threshold.recovery.complete_token"
+CANCEL_LINK = "recovery_cancel"
+CONTINUE_LINK = "recovery_continue"
+COMPLETE_LINK = "recovery_complete"
 REQUEST_DRAFT = "threshold.recovery.request"
 
 
@@ -269,20 +276,14 @@ def recover_second_method_password(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
-@require_GET
-def recover_continue_link(request: HttpRequest, token: str) -> HttpResponse:
-    # SECURITY: the token moves into the session and out of the address bar at once, so it
-    # is not left in the browser's history or sent on in a Referer header.
-    request.session[CONTINUE_TOKEN] = token
-    return redirect("recover_continue")
+recover_continue_link = link_landing(CONTINUE_LINK, to="recover_continue")
 
 
-@never_cache
+@link_page
 @require_GET
 def recover_continue(request: HttpRequest) -> HttpResponse:
     """The "ready" mail's link: the same proofs again, with the account already filled in."""
-    recovery = recovery_by_completion_token(str(request.session.pop(CONTINUE_TOKEN, "")))
+    recovery = recovery_by_completion_token(consume_link_token(request, CONTINUE_LINK))
     if recovery is None or not recovery.is_open or recovery.kind != RecoveryKind.WAITING_PERIOD:
         return _start_over(request, _("This link has expired or was already used. You can start again here."))
     _save_flow(request, {"account": recovery.account_email, "at": time.time()})
@@ -295,23 +296,15 @@ def recover_continue(request: HttpRequest) -> HttpResponse:
     return redirect("recover_second_method_email")
 
 
-@never_cache
-@require_GET
-def recover_cancel_link(request: HttpRequest, token: str) -> HttpResponse:
-    # SECURITY: opening the link must not cancel anything: mail scanners and link previews
-    # follow every link in a message, and they would cancel the real owner's recovery (or
-    # anyone's, for a link that leaks). The token moves into the session and the page asks
-    # for a POST with the "Cancel this recovery" button, which only a person presses.
-    request.session[CANCEL_TOKEN] = token
-    return redirect("recover_cancel")
+recover_cancel_link = link_landing(CANCEL_LINK, to="recover_cancel")
 
 
-@never_cache
+@link_page
 @require_http_methods(["GET", "POST"])
 def recover_cancel(request: HttpRequest) -> HttpResponse:
-    recovery = open_recovery_by_cancel_token(str(request.session.get(CANCEL_TOKEN, "")))
+    recovery = open_recovery_by_cancel_token(link_token(request, CANCEL_LINK))
     if request.method == "POST" and recovery is not None:
         cancel_account_recovery(recovery=recovery, request=request, by=CancelledBy.LINK)
-        request.session.pop(CANCEL_TOKEN, None)
+        forget_link_token(request, CANCEL_LINK)
         return render(request, "recovery/cancel.html", {"cancelled": True})
     return render(request, "recovery/cancel.html", {"recovery": recovery, "cancelled": False})

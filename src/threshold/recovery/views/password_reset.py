@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from threshold.accounts import codes as phone_codes
@@ -28,7 +24,7 @@ from threshold.recovery.forms.password_reset import (
     ResetStartForm,
 )
 from threshold.recovery.selectors.password_reset import (
-    RESET_LINK_SESSION_KEY,
+    RESET_LINK_PURPOSE,
     RESET_SESSION_KEY,
     ResetFlow,
     recovery_ways,
@@ -49,23 +45,7 @@ from threshold.recovery.services.password_reset import (
 )
 from threshold.security import webauthn
 from threshold.security.models import MethodKind
-
-
-def reset_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Never cached, and never telling another site where the person came from.
-
-    SECURITY: ``Referrer-Policy: no-referrer`` on every page of the reset, so that no
-    address of it (even one that carried a secret before it was taken out) reaches a
-    linked site, an image host or an analytics script.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
-        return response
-
-    return never_cache(wrapper)
+from threshold.verification.links import consume_link_token, link_landing, link_page, link_token
 
 
 def _start_again(request: HttpRequest) -> HttpResponse:
@@ -73,13 +53,13 @@ def _start_again(request: HttpRequest) -> HttpResponse:
     return redirect("recover_password")
 
 
-@reset_page
+@link_page
 @require_GET
 def recover(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/recover.html", {"ways": recovery_ways()})
 
 
-@reset_page
+@link_page
 @require_http_methods(["GET", "POST"])
 def reset_start(request: HttpRequest) -> HttpResponse:
     form = ResetStartForm(request.POST if request.method == "POST" else None)
@@ -95,7 +75,7 @@ def reset_start(request: HttpRequest) -> HttpResponse:
     )
 
 
-@reset_page
+@link_page
 @require_http_methods(["GET", "POST"])
 def reset_send(request: HttpRequest) -> HttpResponse:
     flow = reset_flow(request)
@@ -129,7 +109,7 @@ def _shown_target(flow: ResetFlow) -> str:
     return flow.target if flow.by_email else display_phone_number(flow.target)
 
 
-@reset_page
+@link_page
 @require_http_methods(["GET", "POST"])
 def reset_code(request: HttpRequest) -> HttpResponse:
     flow = reset_flow(request)
@@ -152,25 +132,16 @@ def reset_code(request: HttpRequest) -> HttpResponse:
     )
 
 
-@reset_page
-@require_GET
-def reset_link_token(request: HttpRequest, token: str) -> HttpResponse:
-    # SECURITY: the token leaves the address at once: it is kept in this browser's session
-    # and the page that uses it has a clean address, so it is not left in the history, in
-    # a Referer header or in a screenshot. Using it needs a POST from that page, so a mail
-    # scanner that fetches every link cannot use it up.
-    request.session[RESET_LINK_SESSION_KEY] = token[:128]
-    return redirect("recover_password_link")
+reset_link_token = link_landing(RESET_LINK_PURPOSE, to="recover_password_link")
 
 
-@reset_page
+@link_page
 @require_http_methods(["GET", "POST"])
 def reset_link(request: HttpRequest) -> HttpResponse:
-    token = request.session.get(RESET_LINK_SESSION_KEY)
-    if not isinstance(token, str) or not token:
+    if not link_token(request, RESET_LINK_PURPOSE):
         return _start_again(request)
     if request.method == "POST":
-        request.session.pop(RESET_LINK_SESSION_KEY, None)
+        token = consume_link_token(request, RESET_LINK_PURPOSE)
         try:
             used = use_password_reset_link(request=request, token=token)
         except ResetRefused as exc:
@@ -186,7 +157,7 @@ def reset_link(request: HttpRequest) -> HttpResponse:
     return render(request, "recovery/password_reset_link.html")
 
 
-@reset_page
+@link_page
 @require_http_methods(["GET", "POST"])
 def reset_verify(request: HttpRequest) -> HttpResponse:
     flow = reset_flow(request)
@@ -247,7 +218,7 @@ def reset_verify(request: HttpRequest) -> HttpResponse:
     )
 
 
-@reset_page
+@link_page
 @require_http_methods(["GET", "POST"])
 def reset_new_password(request: HttpRequest) -> HttpResponse:
     flow = reset_flow(request)

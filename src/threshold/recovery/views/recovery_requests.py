@@ -22,11 +22,12 @@ from threshold.recovery.sending import code_minutes
 from threshold.recovery.services.recovery_messages import RecoveryRefused
 from threshold.recovery.services.recovery_requests import queue_recovery_request, send_contact_code
 from threshold.recovery.views.account_recovery import (
-    COMPLETE_TOKEN,
+    COMPLETE_LINK,
     RECOVERY_FLOW_SECONDS,
     REQUEST_DRAFT,
     _new_password_page,
 )
+from threshold.verification.links import forget_link_token, link_landing, link_page, link_token
 
 
 @never_cache
@@ -108,20 +109,14 @@ def recover_request_sent(request: HttpRequest) -> HttpResponse:
     )
 
 
-@never_cache
-@require_GET
-def recover_complete_link(request: HttpRequest, token: str) -> HttpResponse:
-    # SECURITY: as for the cancel link: into the session, out of the address bar; the
-    # token is used up only by the POST that sets the new password.
-    request.session[COMPLETE_TOKEN] = token
-    return redirect("recover_complete")
+recover_complete_link = link_landing(COMPLETE_LINK, to="recover_complete")
 
 
-@never_cache
+@link_page
 @require_http_methods(["GET", "POST"])
 def recover_complete(request: HttpRequest) -> HttpResponse:
     """The approval mail's single-use link: a new password, then signed in."""
-    recovery = recovery_by_completion_token(str(request.session.get(COMPLETE_TOKEN, "")))
+    recovery = recovery_by_completion_token(link_token(request, COMPLETE_LINK))
     usable = (
         recovery is not None
         and recovery.user is not None
@@ -131,11 +126,11 @@ def recover_complete(request: HttpRequest) -> HttpResponse:
         and recovery.expires_at > timezone.now()
     )
     if not usable or recovery is None:
-        request.session.pop(COMPLETE_TOKEN, None)
+        forget_link_token(request, COMPLETE_LINK)
         return render(request, "recovery/link_invalid.html", status=404)
     return _new_password_page(
         request,
         recovery,
         action=reverse("recover_complete"),
-        on_success=lambda: request.session.pop(COMPLETE_TOKEN, None),
+        on_success=lambda: forget_link_token(request, COMPLETE_LINK),
     )

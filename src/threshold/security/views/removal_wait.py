@@ -27,8 +27,9 @@ from threshold.security.services.removal_wait import (
     send_removal_confirmation_code,
 )
 from threshold.security.views.refusals import handles_refusals
+from threshold.verification.links import forget_link_token, link_landing, link_page, link_token
 
-CANCEL_TOKEN_SESSION_KEY = "threshold.security.cancel_removal"
+CANCEL_REMOVAL_LINK = "removal_cancel"
 
 
 @login_required
@@ -123,28 +124,21 @@ def removal_cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     return redirect("security_info")
 
 
-@never_cache
-@require_GET
-def removal_cancel_link(request: HttpRequest, token: str) -> HttpResponse:
-    # SECURITY: the token moves into the session and the address bar loses it, so it
-    # leaks through neither the Referer header nor the browser's history; and opening the
-    # link changes nothing, because mail scanners follow links: the page asks for a POST.
-    request.session[CANCEL_TOKEN_SESSION_KEY] = token
-    return redirect("security_removal_cancel_page")
+removal_cancel_link = link_landing(CANCEL_REMOVAL_LINK, to="security_removal_cancel_page")
 
 
-@never_cache
+@link_page
 @require_http_methods(["GET", "POST"])
 def removal_cancel_page(request: HttpRequest) -> HttpResponse:
     """The owner's emergency brake: no sign-in needed, the link is the proof."""
-    token = str(request.session.get(CANCEL_TOKEN_SESSION_KEY, ""))
+    token = link_token(request, CANCEL_REMOVAL_LINK)
     removal = removal_by_token(token)
     form = CancelRemovalForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and removal is not None and removal.pending and form.is_valid():
         done = cancel_removals_by_link(
             token=token, request=request, sign_out_everywhere=form.cleaned_data["sign_out_everywhere"]
         )
-        request.session.pop(CANCEL_TOKEN_SESSION_KEY, None)
+        forget_link_token(request, CANCEL_REMOVAL_LINK)
         return render(request, "security/removal_cancelled.html", {"removal": removal, "done": done})
     return render(
         request,
