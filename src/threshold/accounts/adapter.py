@@ -122,7 +122,7 @@ class AccountAdapter(DefaultAccountAdapter):
             request.session.set_expiry(0)
         if getattr(user, "locale", ""):
             translation.activate(user.locale)
-            request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = translation.get_language()
 
     def reauthenticate(self, user: Any, password: str) -> bool:
         """allauth's check of the password; a hash it re-made keeps this session signed in."""

@@ -103,7 +103,7 @@ class PhotoForm(forms.Form):
     def clean_photo(self) -> bytes:
         upload = self.cleaned_data["photo"]
         # One byte past the limit is enough to tell that it is too large.
-        return upload.read(settings.PHOTO_MAX_BYTES + 1)  # type: ignore[no-any-return]
+        return upload.read(settings.PHOTO_MAX_BYTES + 1)
 
 
 class PhoneNumberForm(forms.Form):

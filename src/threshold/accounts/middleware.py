@@ -31,10 +31,10 @@ class AccountPreferencesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if user.is_authenticated:
-            translation.activate(user.locale)  # type: ignore[union-attr]
-            request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
+            translation.activate(user.locale)
+            request.LANGUAGE_CODE = translation.get_language()
             try:
-                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))  # type: ignore[union-attr]
+                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
             if getattr(user, "must_change_password", False):

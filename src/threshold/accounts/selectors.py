@@ -17,7 +17,7 @@ from threshold.accounts.models import AccountKind, PhoneNumber, User
 def language_for_email(email: str) -> str:
     address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
     if address is not None:
-        return address.user.locale  # type: ignore[attr-defined,no-any-return]
+        return address.user.locale
     user = User.objects.filter(email__iexact=email).only("locale").first()
     return user.locale if user else settings.LANGUAGE_CODE
 

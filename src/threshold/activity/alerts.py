@@ -36,7 +36,7 @@ def send_unfamiliar_sign_in(*, event_id: int) -> None:
         return
     user = event.user
     try:
-        zone = zoneinfo.ZoneInfo(user.time_zone)  # type: ignore[attr-defined]
+        zone = zoneinfo.ZoneInfo(user.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo("UTC")
     context = {

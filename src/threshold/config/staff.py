@@ -40,7 +40,7 @@ ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 ACTION_WORDS = {ADDITION: "added", CHANGE: "changed", DELETION: "deleted"}
 
 
-class StaffChangesRecorded(admin.ModelAdmin):  # type: ignore[type-arg]
+class StaffChangesRecorded(admin.ModelAdmin):
     """Mixed into every model admin of the staff site: each logged change is a security event."""
 
     def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
@@ -95,7 +95,7 @@ class StaffAdminSite(admin.AdminSite):
     def register(
         self,
         model_or_iterable: type[Model] | Iterable[type[Model]],
-        admin_class: type[admin.ModelAdmin] | None = None,  # type: ignore[type-arg]
+        admin_class: type[admin.ModelAdmin] | None = None,
         **options: Any,
     ) -> None:
         """Every model admin, allauth's included, records its changes (``StaffChangesRecorded``)."""

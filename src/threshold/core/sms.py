@@ -127,8 +127,8 @@ class HttpJsonSmsGateway:
 
 @cache
 def _gateway_class(path: str) -> type:
-    return import_string(path)  # type: ignore[no-any-return]
+    return import_string(path)
 
 
 def get_sms_gateway() -> SmsGateway:
-    return _gateway_class(settings.SMS_GATEWAY)()  # type: ignore[no-any-return]
+    return _gateway_class(settings.SMS_GATEWAY)()

@@ -70,7 +70,7 @@ def _is_loopback(address: str) -> bool:
 def _read_message(path: Path) -> dict[str, str]:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     body = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
-    text = body.get_content() if body is not None else ""  # type: ignore[union-attr]
+    text = body.get_content() if body is not None else ""
     return {
         "id": path.stem,
         "to": str(message.get("To", "")),

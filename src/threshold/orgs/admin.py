@@ -17,7 +17,7 @@ from threshold.orgs import licences, services
 from threshold.orgs.models import Membership, Organization, OrganizationPolicy
 
 
-class PolicyForm(forms.ModelForm):  # type: ignore[type-arg]
+class PolicyForm(forms.ModelForm):
     class Meta:
         model = OrganizationPolicy
         fields = list(services.POLICY_FIELDS)

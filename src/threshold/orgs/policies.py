@@ -130,7 +130,7 @@ def home_organization(user: Any) -> Organization | None:
         return None
     if getattr(user, "kind", "") != "work" or not getattr(user, "organization_id", None):
         return None
-    return user.organization  # type: ignore[no-any-return]
+    return user.organization
 
 
 def policy_of(organization: Organization | None) -> OrganizationPolicy | None:

@@ -111,7 +111,7 @@ SHOWN_FIELDS = (
 
 
 @admin.register(AccountRecovery)
-class AccountRecoveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AccountRecoveryAdmin(admin.ModelAdmin):
     list_display = (
         "requested_at",
         "kind",

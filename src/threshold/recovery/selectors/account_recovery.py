@@ -34,9 +34,9 @@ def recovery_account(email: str) -> User | None:
         return None
     address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
     user = address.user if address is not None else User.objects.filter(email__iexact=email).first()
-    if user is None or not user.is_active or user.closed_at is not None:  # type: ignore[union-attr]
+    if user is None or not user.is_active or user.closed_at is not None:
         return None
-    return user  # type: ignore[return-value]
+    return user
 
 
 def has_verified_email(user: Any, address: str) -> bool:

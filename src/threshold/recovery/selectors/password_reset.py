@@ -131,7 +131,7 @@ def account_for_reset(email: str) -> User | None:
     user = address.user if address is not None else None
     if user is None or not user.is_active or getattr(user, "closed_at", None) is not None:
         return None
-    return user  # type: ignore[return-value]
+    return user
 
 
 def is_reset_target(user: Any, target: str) -> bool:

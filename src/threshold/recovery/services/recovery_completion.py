@@ -267,7 +267,7 @@ def sign_in_after_recovery(
     if response is None or not request.user.is_authenticated or request.user.pk != user.pk:
         return None
     note_vouched_sign_in(request=request, by=ACCOUNT_RECOVERY)
-    return response  # type: ignore[no-any-return]
+    return response
 
 
 def complete_recovery_and_sign_in(
