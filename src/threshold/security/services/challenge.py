@@ -20,7 +20,7 @@ from threshold.security import throttle
 from threshold.security.models import MethodKind, RecoveryCode, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY, SecondStepOption
 from threshold.security.selectors.methods import two_step_required
-from threshold.security.services.second_method import prove_second_method
+from threshold.security.services.second_method import prove_second_method, too_many_wrong_answers
 from threshold.verification.sign_in import VOUCHED_RESETS, sign_in_proven_by, used_passwordless_passkey
 
 
@@ -69,15 +69,7 @@ def verify_second_step(
             result=Result.BLOCKED,
             details={"retry_after": wait},
         )
-        return Refused(
-            ngettext(
-                "Too many wrong codes. Wait %(seconds)d second and try again.",
-                "Too many wrong codes. Wait %(seconds)d seconds and try again.",
-                wait,
-            )
-            % {"seconds": wait},
-            code="throttled",
-        )
+        return too_many_wrong_answers(wait)
 
     def wrong(option: SecondStepOption) -> Refused:
         if option.kind == MethodKind.PASSKEY:

@@ -17,7 +17,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from threshold.accounts.models import VerificationPurpose
 from threshold.activity.models import SecurityEvent
@@ -42,7 +41,7 @@ from threshold.security.selectors.removal_wait import (
     window_start,
 )
 from threshold.security.services.guard_rails import removal_decision, settings_for_update
-from threshold.security.services.second_method import prove_second_method
+from threshold.security.services.second_method import prove_second_method, too_many_wrong_answers
 from threshold.security.services.text_messages import send_text_message_code
 from threshold.verification.sign_in import vouched_reset
 
@@ -306,17 +305,6 @@ def confirm_removal(
     if removal.user_id != user.pk or not removal.pending:
         raise Refused(_("This change is no longer waiting."), code="not_pending")
 
-    def throttled(wait: int) -> Refused:
-        return Refused(
-            ngettext(
-                "Too many wrong codes. Wait %(seconds)d second and try again.",
-                "Too many wrong codes. Wait %(seconds)d seconds and try again.",
-                wait,
-            )
-            % {"seconds": wait},
-            code="throttled",
-        )
-
     def wrong(option: SecondStepOption) -> Refused:
         if option.kind == MethodKind.PASSKEY:
             return Refused(
@@ -330,7 +318,7 @@ def confirm_removal(
         option=option,
         code=code,
         credential=credential,
-        throttled=throttled,
+        throttled=too_many_wrong_answers,
         wrong=wrong,
         failure_event="account:reauth:failure",
         failure_details={"removal": str(removal.public_id)},

@@ -9,6 +9,7 @@ from typing import Any
 from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from threshold.accounts.models import VerificationPurpose
 from threshold.activity.models import Result
@@ -113,6 +114,19 @@ def prove_second_method(
         raise wrong(option)
     throttle.clear_second_step_failures(user)
     return used
+
+
+def too_many_wrong_answers(wait: int) -> Refused:
+    """The refusal while the account waits out its limit on wrong second-step answers."""
+    return Refused(
+        ngettext(
+            "Too many wrong codes. Wait %(seconds)d second and try again.",
+            "Too many wrong codes. Wait %(seconds)d seconds and try again.",
+            wait,
+        )
+        % {"seconds": wait},
+        code="throttled",
+    )
 
 
 def check_passkey_step(*, request: HttpRequest, user: Any, credential: Any) -> Authenticator | None:
