@@ -78,18 +78,6 @@ class ResetCodeForm(forms.Form):
     )
 
 
-class ResetPasskeyForm(forms.Form):
-    """The second step with a passkey: the browser's answer, posted by passkeys.js."""
-
-    credential = forms.JSONField(
-        widget=forms.HiddenInput,
-        error_messages={
-            "required": _("Your browser sent no passkey. Try again, or choose another way."),
-            "invalid": _("Your browser sent no passkey. Try again, or choose another way."),
-        },
-    )
-
-
 class NewPasswordForm(forms.Form):
     password1 = forms.CharField(
         label=_("New password"),

@@ -6,7 +6,6 @@ import time
 from datetime import datetime
 from typing import Any
 
-from allauth.mfa.base.forms import AuthenticateForm
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.password_validation import validate_password
@@ -36,14 +35,11 @@ from threshold.recovery.selectors.password_reset import (
     account_for_reset,
     is_reset_target,
 )
-from threshold.security import throttle as security_throttle
-from threshold.security import webauthn
 from threshold.security.models import MethodKind
 from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.methods import masked_number, two_step_required
-from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
 from threshold.security.services.passwords import note_password_reset
-from threshold.security.services.recovery_codes import use_recovery_code
+from threshold.security.services.second_method import prove_second_method
 from threshold.verification.links import forget_link_token
 
 # SECURITY: every answer of the reset is the same whether or not the email typed has an
@@ -348,71 +344,29 @@ def verify_reset_second_step(
     per-account limit on wrong answers, recorded as reset events.
     """
     user = _proven_user(flow)
-    wait = security_throttle.begin_second_step(user)
-    if wait:
-        raise _reset_throttled(request=request, user=user, wait=wait, step="second_step")
-    refusal = gettext("That didn't work. Check it and try again, or choose another way.")
-    ok = False
-    if option.kind == "recovery_code":
-        # Quiet: the reset's own alert, to every verified address, says what was done.
-        spent = use_recovery_code(user=user, request=request, code=code, quiet=True)
-        ok = spent is not None
-    elif option.kind == MethodKind.PASSKEY:
-        ok = _check_reset_passkey(request=request, user=user, credential=credential)
-    elif (
-        option.kind == MethodKind.TEXT_MESSAGE
-        and option.method is not None
-        and option.method.phone is not None
-    ):
-        number = option.method.phone.number
+    prove_second_method(
+        request=request,
+        user=user,
+        option=option,
+        code=code,
+        credential=credential,
+        throttled=lambda wait: _reset_throttled(request=request, user=user, wait=wait, step="second_step"),
+        wrong=lambda option: ResetRefused(
+            gettext("That didn't work. Check it and try again, or choose another way."), code="wrong_code"
+        ),
+        failure_event="account:password:reset:second_step:failure",
+        purpose=VerificationPurpose.RESET_SECOND_STEP,
         # SECURITY: the phone that received the reset code cannot be the second method too.
-        if number != flow.target:
-            check = phone_codes.check_code(
-                user=user,
-                purpose=VerificationPurpose.RESET_SECOND_STEP,
-                target=number,
-                flow=phone_codes.flow_of(request),
-                code=code,
-            )
-            ok = check.outcome == phone_codes.Outcome.MATCH
-    elif option.kind == MethodKind.AUTHENTICATOR_APP:
-        # allauth's form checks the code against the account's authenticator app and
-        # refuses a code already used in its window; it is not saved, which would record
-        # an MFA sign-in in this (signed-out) session.
-        form = AuthenticateForm(user=user, data={"code": code})
-        if form.is_valid():
-            ok = True
-            form.authenticator.record_usage()
-            note_authenticator_used(authenticator=form.authenticator)
-    if not ok:
-        record_event(
-            "account:password:reset:second_step:failure",
-            user=user,
-            request=request,
-            method=option.kind,
-            result=Result.FAILURE,
-        )
-        raise ResetRefused(refusal, code="wrong_code")
-    security_throttle.clear_second_step_failures(user)
+        not_number=flow.target,
+        # Not an MFA sign-in: this session stays signed out until the new password is set.
+        signs_in=False,
+        # Quiet: the reset's own alert, to every verified address, says what was done.
+        quiet=True,
+        counter_refusal_fails=True,
+    )
     record_event("account:password:reset:second_step", user=user, request=request, method=option.kind)
     flow.second_step = option.kind
     _save_flow(request, flow)
-
-
-def _check_reset_passkey(*, request: HttpRequest, user: Any, credential: Any) -> bool:
-    answer = webauthn.complete_second_step(request, user, credential)
-    if answer is None:
-        return False
-    authenticator, response = answer
-    try:
-        check_passkey_counter(
-            request=request, authenticator=authenticator, counter=webauthn.signature_counter(response)
-        )
-    except Refused:
-        return False
-    authenticator.record_usage()
-    note_authenticator_used(authenticator=authenticator)
-    return True
 
 
 def complete_password_reset(*, request: HttpRequest, flow: ResetFlow, password: str) -> User:

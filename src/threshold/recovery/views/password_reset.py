@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,7 +16,6 @@ from threshold.accounts.phones import display_phone_number
 from threshold.recovery.forms.password_reset import (
     NewPasswordForm,
     ResetCodeForm,
-    ResetPasskeyForm,
     ResetSendForm,
     ResetStartForm,
 )
@@ -43,8 +39,7 @@ from threshold.recovery.services.password_reset import (
     use_password_reset_link,
     verify_reset_second_step,
 )
-from threshold.security import webauthn
-from threshold.security.models import MethodKind
+from threshold.security.second_method import second_method_page
 from threshold.verification.links import consume_link_token, link_landing, link_page, link_token
 
 
@@ -159,7 +154,7 @@ def reset_link(request: HttpRequest) -> HttpResponse:
 
 @link_page
 @require_http_methods(["GET", "POST"])
-def reset_verify(request: HttpRequest) -> HttpResponse:
+def reset_verify(request: HttpRequest) -> HttpResponseBase:
     flow = reset_flow(request)
     user = reset_user(flow) if flow is not None else None
     if flow is None or user is None:
@@ -174,47 +169,20 @@ def reset_verify(request: HttpRequest) -> HttpResponse:
             _("Your account needs a second method to reset its password, and none can be used here."),
         )
         return redirect("recover")
-    wanted = request.POST.get("method") or request.GET.get("method") or options[0].key
-    option = next((o for o in options if o.key == wanted), options[0])
-    is_passkey = option.kind == MethodKind.PASSKEY
-    form: ResetCodeForm | ResetPasskeyForm = ResetPasskeyForm() if is_passkey else ResetCodeForm()
-    if request.method == "POST":
-        if request.POST.get("action") == "send" and option.method is not None:
-            try:
-                send_reset_second_step_text(request=request, flow=flow, option=option)
-            except ResetRefused as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _("We sent a code by text message. It expires in %(minutes)d minutes.")
-                    % {"minutes": settings.PHONE_CODE_TTL // 60},
-                )
-            return redirect(reverse("recover_password_verify") + "?" + urlencode({"method": option.key}))
-        form = ResetPasskeyForm(request.POST) if is_passkey else ResetCodeForm(request.POST)
-        if form.is_valid():
-            try:
-                verify_reset_second_step(
-                    request=request,
-                    flow=flow,
-                    option=option,
-                    code=form.cleaned_data.get("code", ""),
-                    credential=form.cleaned_data.get("credential"),
-                )
-            except ResetRefused as exc:
-                form.add_error("code" if "code" in form.fields else None, exc.message)
-            else:
-                return redirect("recover_password_new")
-    return render(
+    return second_method_page(
         request,
-        "recovery/password_reset_verify.html",
-        {
-            "form": form,
-            "option": option,
-            "others": [o for o in options if o.key != option.key],
-            "passkey_options": webauthn.begin_second_step(request, user) if is_passkey else None,
-        },
-        status=400 if form.errors else 200,
+        user=user,
+        options=options,
+        page_url=reverse("recover_password_verify"),
+        template="recovery/password_reset_verify.html",
+        send_code=lambda option, method: send_reset_second_step_text(
+            request=request, flow=flow, option=option
+        ),
+        verify=lambda option, code, credential: verify_reset_second_step(
+            request=request, flow=flow, option=option, code=code, credential=credential
+        ),
+        done=lambda option, form: redirect("recover_password_new"),
+        no_passkey_message=_("Your browser sent no passkey. Try again, or choose another way."),
     )
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from allauth.mfa.base.forms import AuthenticateForm
-from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,13 +16,11 @@ from threshold.core.errors import Refused
 from threshold.devices.models import TrustedDevice
 from threshold.devices.selectors import trusted_device_for
 from threshold.orgs import policies
-from threshold.security import throttle, webauthn
+from threshold.security import throttle
 from threshold.security.models import MethodKind, RecoveryCode, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY, SecondStepOption
 from threshold.security.selectors.methods import two_step_required
-from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
-from threshold.security.services.recovery_codes import use_recovery_code
-from threshold.security.services.text_messages import check_text_message_code
+from threshold.security.services.second_method import prove_second_method, too_many_wrong_answers
 from threshold.verification.sign_in import VOUCHED_RESETS, sign_in_proven_by, used_passwordless_passkey
 
 
@@ -63,8 +59,8 @@ def verify_second_step(
     credential: Any = None,
 ) -> None:
     """Check the code (or the passkey's answer) for the chosen way; raise ``Refused`` with what to do if it is wrong."""
-    wait = throttle.begin_second_step(user)
-    if wait:
+
+    def throttled(wait: int) -> Refused:
         record_event(
             "account:signin:second_step:throttled",
             user=user,
@@ -73,51 +69,27 @@ def verify_second_step(
             result=Result.BLOCKED,
             details={"retry_after": wait},
         )
-        raise Refused(
-            ngettext(
-                "Too many wrong codes. Wait %(seconds)d second and try again.",
-                "Too many wrong codes. Wait %(seconds)d seconds and try again.",
-                wait,
+        return too_many_wrong_answers(wait)
+
+    def wrong(option: SecondStepOption) -> Refused:
+        if option.kind == MethodKind.PASSKEY:
+            return Refused(
+                _("That passkey didn't work. Try again, or choose another way to sign in."), code="wrong_code"
             )
-            % {"seconds": wait},
-            code="throttled",
-        )
-    refusal = _("That code didn't work. Check it and try again.")
-    used: SignInMethod | RecoveryCode | None = None
-    if option.kind == "recovery_code":
-        used = use_recovery_code(user=user, request=request, code=code)
-        ok = used is not None
-    elif option.kind == MethodKind.PASSKEY:
-        refusal = _("That passkey didn't work. Try again, or choose another way to sign in.")
-        authenticator = check_passkey_step(request=request, user=user, credential=credential)
-        ok = authenticator is not None
-        used = SignInMethod.objects.filter(authenticator=authenticator).first() if ok else None
-    elif option.kind == MethodKind.TEXT_MESSAGE and option.method is not None:
-        ok = check_text_message_code(request=request, user=user, method=option.method, code=code)
-        if ok:
-            used = option.method
-            SignInMethod.objects.filter(pk=option.method.pk).update(last_used_at=timezone.now())
-    elif option.kind == MethodKind.AUTHENTICATOR_APP:
-        # allauth's public form checks the code against the account's authenticator app
-        # and refuses a code already used in its time window (recorded in the shared
-        # cache, so across processes); saving it records the authentication.
-        form = AuthenticateForm(user=user, data={"code": code})
-        ok = form.is_valid()
-        if ok:
-            form.save()
-            used = option.method
-    else:
-        ok = False
-    if not ok:
-        record_event(
-            "account:signin:second_step:failure",
-            user=user,
-            request=request,
-            method=option.kind,
-            result=Result.FAILURE,
-        )
-        raise Refused(refusal, code="wrong_code")
-    throttle.clear_second_step_failures(user)
+        return Refused(_("That code didn't work. Check it and try again."), code="wrong_code")
+
+    used = prove_second_method(
+        request=request,
+        user=user,
+        option=option,
+        code=code,
+        credential=credential,
+        throttled=throttled,
+        wrong=wrong,
+        failure_event="account:signin:second_step:failure",
+    )
+    if option.kind == MethodKind.TEXT_MESSAGE and isinstance(used, SignInMethod):
+        SignInMethod.objects.filter(pk=used.pk).update(last_used_at=timezone.now())
     _note_second_step(request=request, user=user, used=used)
     record_event("account:signin:second_step", user=user, request=request, method=option.kind)
 
@@ -159,16 +131,3 @@ def _note_second_step(*, request: HttpRequest, user: Any, used: SignInMethod | R
         "method": str(used.public_id) if isinstance(used, SignInMethod) else "",
         "recovery_code": used.pk if isinstance(used, RecoveryCode) else None,
     }
-
-
-def check_passkey_step(*, request: HttpRequest, user: Any, credential: Any) -> Authenticator | None:
-    answer = webauthn.complete_second_step(request, user, credential)
-    if answer is None:
-        return None
-    authenticator, response = answer
-    check_passkey_counter(
-        request=request, authenticator=authenticator, counter=webauthn.signature_counter(response)
-    )
-    authenticator.record_usage()
-    note_authenticator_used(authenticator=authenticator)
-    return authenticator

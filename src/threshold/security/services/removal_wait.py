@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from allauth.mfa.base.forms import AuthenticateForm
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -18,10 +17,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from threshold.accounts.models import VerificationPurpose
-from threshold.activity.models import Result, SecurityEvent
+from threshold.activity.models import SecurityEvent
 from threshold.activity.services import record_event
 from threshold.core.errors import Refused
 from threshold.core.mail import send_templated_mail
@@ -30,7 +28,6 @@ from threshold.core.sms import SmsDeliveryError
 from threshold.devices.models import TrustReason
 from threshold.devices.selectors import session_key_of
 from threshold.devices.services import end_sessions, revoke_trust
-from threshold.security import throttle
 from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.removal_wait import (
@@ -43,10 +40,9 @@ from threshold.security.selectors.removal_wait import (
     wait_days,
     window_start,
 )
-from threshold.security.services.challenge import check_passkey_step
 from threshold.security.services.guard_rails import removal_decision, settings_for_update
-from threshold.security.services.recovery_codes import use_recovery_code
-from threshold.security.services.text_messages import check_text_message_code, send_text_message_code
+from threshold.security.services.second_method import prove_second_method, too_many_wrong_answers
+from threshold.security.services.text_messages import send_text_message_code
 from threshold.verification.sign_in import vouched_reset
 
 logger = logging.getLogger(__name__)
@@ -308,77 +304,33 @@ def confirm_removal(
     """
     if removal.user_id != user.pk or not removal.pending:
         raise Refused(_("This change is no longer waiting."), code="not_pending")
-    wait = throttle.begin_second_step(user)
-    if wait:
-        raise Refused(
-            ngettext(
-                "Too many wrong codes. Wait %(seconds)d second and try again.",
-                "Too many wrong codes. Wait %(seconds)d seconds and try again.",
-                wait,
+
+    def wrong(option: SecondStepOption) -> Refused:
+        if option.kind == MethodKind.PASSKEY:
+            return Refused(
+                _("That passkey didn't work. Try again, or choose another way."), code="wrong_code"
             )
-            % {"seconds": wait},
-            code="throttled",
-        )
-    proved = _prove_older_method(
+        return Refused(_("That code didn't work. Check it and try again."), code="wrong_code")
+
+    prove_second_method(
         request=request,
         user=user,
         option=option,
-        before=window_start(removal.requested_at),
         code=code,
         credential=credential,
+        throttled=too_many_wrong_answers,
+        wrong=wrong,
+        failure_event="account:reauth:failure",
+        failure_details={"removal": str(removal.public_id)},
+        before=window_start(removal.requested_at),
+        purpose=VerificationPurpose.CONFIRM_CHANGE,
+        quiet=True,
     )
-    if not proved:
-        record_event(
-            "account:reauth:failure",
-            user=user,
-            request=request,
-            method=option.kind,
-            result=Result.FAILURE,
-            details={"removal": str(removal.public_id)},
-        )
-        if option.kind == MethodKind.PASSKEY:
-            raise Refused(_("That passkey didn't work. Try again, or choose another way."), code="wrong_code")
-        raise Refused(_("That code didn't work. Check it and try again."), code="wrong_code")
-    throttle.clear_second_step_failures(user)
+    proved = str(option.kind)
     if not _apply_removal(pk=removal.pk, request=request, status=RemovalStatus.CONFIRMED, how=proved):
         raise Refused(
             _("The method could not be removed now. Open Security info to see why."), code="not_applied"
         )
-
-
-def _prove_older_method(
-    *,
-    request: HttpRequest,
-    user: Any,
-    option: SecondStepOption,
-    before: datetime,
-    code: str,
-    credential: Any,
-) -> str:
-    """The kind of older method the answer proved, or "" if it proved none."""
-    if option.kind == "recovery_code":
-        spent = use_recovery_code(user=user, request=request, code=code, created_before=before, quiet=True)
-        return "recovery_code" if spent is not None else ""
-    if option.kind == MethodKind.PASSKEY:
-        authenticator = check_passkey_step(request=request, user=user, credential=credential)
-        if authenticator is None:
-            return ""
-        old = SignInMethod.objects.filter(authenticator=authenticator, created_at__lt=before).exists()
-        return str(MethodKind.PASSKEY) if old else ""
-    method = option.method
-    if method is None or method.user_id != user.pk or method.created_at >= before:
-        return ""
-    if option.kind == MethodKind.TEXT_MESSAGE:
-        ok = check_text_message_code(
-            request=request, user=user, method=method, code=code, purpose=VerificationPurpose.CONFIRM_CHANGE
-        )
-        return str(MethodKind.TEXT_MESSAGE) if ok else ""
-    if option.kind == MethodKind.AUTHENTICATOR_APP:
-        form = AuthenticateForm(user=user, data={"code": code})
-        if form.is_valid():
-            form.save()
-            return str(MethodKind.AUTHENTICATOR_APP)
-    return ""
 
 
 def cancel_removal(*, user: Any, request: HttpRequest | None, removal: ScheduledRemoval) -> bool:

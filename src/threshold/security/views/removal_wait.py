@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,10 +12,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from threshold.core.errors import Refused
-from threshold.security import webauthn
-from threshold.security.forms.removal_wait import CancelRemovalForm, ConfirmCodeForm, ConfirmPasskeyForm
-from threshold.security.models import MethodKind
+from threshold.security.forms.removal_wait import CancelRemovalForm
+from threshold.security.forms.second_method import SecondMethodForm
+from threshold.security.second_method import second_method_page
+from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.removal_wait import confirm_options, pending_removal, removal_by_token
 from threshold.security.services.removal_wait import (
     cancel_removal,
@@ -36,7 +33,7 @@ CANCEL_REMOVAL_LINK = "removal_cancel"
 @never_cache
 @require_http_methods(["GET", "POST"])
 @handles_refusals
-def removal_confirm(request: HttpRequest, public_id: str) -> HttpResponse:
+def removal_confirm(request: HttpRequest, public_id: str) -> HttpResponseBase:
     """Prove one of the older methods, and the waiting removal happens now."""
     user = request.user
     removal = pending_removal(user, public_id)
@@ -52,66 +49,27 @@ def removal_confirm(request: HttpRequest, public_id: str) -> HttpResponse:
             ),
         )
         return redirect("security_info")
-    wanted = request.POST.get("method") or request.GET.get("method") or options[0].key
-    option = next((o for o in options if o.key == wanted), options[0])
-    here = (
-        reverse("security_removal_confirm", args=[removal.public_id])
-        + "?"
-        + urlencode({"method": option.key})
-    )
-    form: ConfirmCodeForm | ConfirmPasskeyForm = (
-        ConfirmPasskeyForm() if option.kind == MethodKind.PASSKEY else ConfirmCodeForm()
-    )
-    if request.method == "POST":
-        if request.POST.get("action") == "send" and option.method is not None:
-            try:
-                send_removal_confirmation_code(
-                    user=user, request=request, removal=removal, method=option.method
-                )
-            except Refused as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(
-                    request,
-                    _("We sent a code by text message. It expires in %(minutes)d minutes.")
-                    % {"minutes": settings.PHONE_CODE_TTL // 60},
-                )
-            return redirect(here)
-        form = (
-            ConfirmPasskeyForm(request.POST)
-            if option.kind == MethodKind.PASSKEY
-            else ConfirmCodeForm(request.POST)
-        )
-        if form.is_valid():
-            try:
-                confirm_removal(
-                    user=user,
-                    request=request,
-                    removal=removal,
-                    option=option,
-                    code=form.cleaned_data.get("code", ""),
-                    credential=form.cleaned_data.get("credential"),
-                )
-            except Refused as exc:
-                if exc.code != "wrong_code" and exc.code != "throttled":
-                    raise
-                form.add_error("code" if "code" in form.fields else None, exc.message)
-            else:
-                messages.success(request, _("“%(name)s” was removed.") % {"name": removal.name})
-                return redirect("security_info")
-    return render(
+
+    def done(option: SecondStepOption, form: SecondMethodForm) -> HttpResponseBase:
+        messages.success(request, _("“%(name)s” was removed.") % {"name": removal.name})
+        return redirect("security_info")
+
+    return second_method_page(
         request,
-        "security/removal_confirm.html",
-        {
-            "removal": removal,
-            "form": form,
-            "option": option,
-            "others": [o for o in options if o.key != option.key],
-            "passkey_options": (
-                webauthn.begin_second_step(request, user) if option.kind == MethodKind.PASSKEY else None
-            ),
-        },
-        status=400 if form.errors else 200,
+        user=user,
+        options=options,
+        page_url=reverse("security_removal_confirm", args=[removal.public_id]),
+        template="security/removal_confirm.html",
+        send_code=lambda option, method: send_removal_confirmation_code(
+            user=user, request=request, removal=removal, method=method
+        ),
+        verify=lambda option, code, credential: confirm_removal(
+            user=user, request=request, removal=removal, option=option, code=code, credential=credential
+        ),
+        done=done,
+        no_passkey_message=_("Your browser sent no passkey. Try again, or choose another way."),
+        shown_refusals={"wrong_code", "throttled"},
+        context={"removal": removal},
     )
 
 
