@@ -28,8 +28,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from threshold.accounts import throttle
 from threshold.accounts.models import VerificationCode
+from threshold.verification import throttle
 
 CODE_DIGITS = 6
 

@@ -18,13 +18,14 @@ from threshold.core.errors import Refused
 from threshold.devices.models import TrustedDevice
 from threshold.devices.selectors import trusted_device_for
 from threshold.orgs import policies
-from threshold.security import throttle, webauthn
+from threshold.security import webauthn
 from threshold.security.models import MethodKind, RecoveryCode, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY, SecondStepOption
 from threshold.security.selectors.methods import two_step_required
 from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
 from threshold.security.services.recovery_codes import use_recovery_code
 from threshold.security.services.text_messages import check_text_message_code
+from threshold.verification import throttle
 from threshold.verification.sign_in import VOUCHED_RESETS, sign_in_proven_by, used_passwordless_passkey
 
 

@@ -30,7 +30,6 @@ from threshold.core.sms import SmsDeliveryError
 from threshold.devices.models import TrustReason
 from threshold.devices.selectors import session_key_of
 from threshold.devices.services import end_sessions, revoke_trust
-from threshold.security import throttle
 from threshold.security.models import MethodKind, RemovalStatus, ScheduledRemoval, SignInMethod
 from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.removal_wait import (
@@ -47,6 +46,7 @@ from threshold.security.services.challenge import check_passkey_step
 from threshold.security.services.guard_rails import removal_decision, settings_for_update
 from threshold.security.services.recovery_codes import use_recovery_code
 from threshold.security.services.text_messages import check_text_message_code, send_text_message_code
+from threshold.verification import throttle
 from threshold.verification.sign_in import vouched_reset
 
 logger = logging.getLogger(__name__)
