@@ -27,7 +27,6 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver
 
 from tests.accounts.test_commands import OWN_PASSWORD, create_admin
-from tests.accounts.test_throttle import WRONG, wait_asked
 from tests.config.staff_support import make_operator, signed_in_with_passkey, staff_operator, with_passkey
 from tests.conftest import PASSWORD, Clock, Mailbox, make_user
 from tests.recovery.test_access_pass import issue, pass_signed_in, use_pass
@@ -44,6 +43,7 @@ from tests.security.conftest import (
     turn_on_two_step,
     verify,
 )
+from tests.verification.test_throttle import WRONG, wait_asked
 from threshold.accounts.models import Organization, User
 from threshold.activity.models import SecurityEvent
 from threshold.recovery.models import RecoveryStatus, TemporaryAccessPass

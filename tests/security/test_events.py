@@ -11,9 +11,9 @@ from tests.security.conftest import Commits, Person, browser, oathtool_code, sig
 from threshold.accounts.models import Organization, PhoneNumber, User
 from threshold.activity.models import SecurityEvent
 from threshold.core.errors import PolicyDenied
-from threshold.security import throttle
 from threshold.security.models import MethodKind, SignInMethod
 from threshold.security.services.two_step import disable_two_step
+from threshold.verification import throttle
 
 pytestmark = pytest.mark.django_db
 

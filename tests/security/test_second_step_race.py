@@ -25,7 +25,7 @@ from tests.security.conftest import (
 )
 from tests.security.test_replay_across_processes import _NoCommitCapture
 from threshold.activity.models import SecurityEvent
-from threshold.security import throttle
+from threshold.verification import throttle
 
 PARALLEL = 40
 

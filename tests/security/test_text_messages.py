@@ -122,7 +122,7 @@ def test_five_wrong_tries_kill_the_code_and_a_new_code_does_not_reset_them(
     assert sign_in_codes().get().attempts == 4
     assert verify(client, f"{(int(new_code) + 1) % 1_000_000:06d}", method=key).status_code == 400
     # The fifth wrong try killed it: even the right code is refused now.
-    from threshold.security import throttle
+    from threshold.verification import throttle
 
     throttle.clear_second_step_failures(user_with_text_messages.user)
     assert verify(client, new_code, method=key).status_code == 400

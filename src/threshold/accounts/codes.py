@@ -26,10 +26,11 @@ from django.conf import settings
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.crypto import constant_time_compare
 
-from threshold.accounts import throttle
 from threshold.accounts.models import VerificationCode
+from threshold.verification import throttle
+from threshold.verification.hashing import keyed_hash
 
 CODE_DIGITS = 6
 
@@ -73,7 +74,7 @@ def hash_code(*, purpose: str, user_id: int, target: str, flow: str, code: str) 
     flow (``flow_of``) cannot be replayed against another because all four are in the message.
     """
     message = f"{purpose}:{user_id}:{target}:{flow}:{code}"
-    return salted_hmac("threshold.accounts.codes", message, algorithm="sha256").hexdigest()
+    return keyed_hash(salt="threshold.accounts.codes", message=message)
 
 
 def code_matches(*, stored_hash: str, purpose: str, user_id: int, target: str, flow: str, code: str) -> bool:
@@ -175,7 +176,7 @@ def stopped_until(row: VerificationCode | None) -> datetime | None:
 
 def hash_link(*, purpose: str, token: str) -> str:
     """The keyed hash of a link's token, by which its code row is found."""
-    return salted_hmac("threshold.accounts.codes.link", f"{purpose}:{token}", algorithm="sha256").hexdigest()
+    return keyed_hash(salt="threshold.accounts.codes.link", message=f"{purpose}:{token}")
 
 
 def issue_code(*, user: Any, purpose: str, target: str, flow: str) -> str:

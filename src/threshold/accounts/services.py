@@ -19,7 +19,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from threshold.accounts import codes, phones, photos, registry, selectors, throttle
+from threshold.accounts import codes, phones, photos, registry, selectors
 from threshold.accounts.models import AccountKind, PhoneNumber, User, VerificationPurpose
 from threshold.accounts.registry import phone_removal_guard
 from threshold.accounts.selectors import user_by_email
@@ -31,6 +31,7 @@ from threshold.core.outgoing import queue_text
 from threshold.core.sms import SmsDeliveryError
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
+from threshold.verification import throttle
 from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
 from threshold.verification.sign_in import sign_in_proven_by, used_passwordless_passkey
 

@@ -155,7 +155,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # Password hashing per app process (threshold.accounts.hashers, bench/README.md "Benchmarks"):
 # how many hashes it computes at once, how many more requests may wait for a slot (beyond that,
 # 503 at once), and how much lower than page requests the hashing threads' CPU priority is.
-# SECURITY: the throttle's waits (accounts/throttle.py) still let about 96 guesses a day through,
+# SECURITY: the throttle's waits (verification/throttle.py) still let about 96 guesses a day through,
 # forever. After this many wrong passwords in a row the password alone no longer signs the account
 # in, until a password reset; passkeys keep working, and the owner is told.
 SIGN_IN_FAILURE_LIMIT = env.integer("THRESHOLD_SIGN_IN_FAILURE_LIMIT", 100, minimum=10)
@@ -210,7 +210,7 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 10 * 60
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Threshold: "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 ACCOUNT_PASSWORD_INPUT_RENDER_VALUE = False
-# Our own throttle (threshold.accounts.throttle) grows delays for failed sign-ins; allauth's
+# Our own throttle (threshold.verification.throttle) grows delays for failed sign-ins; allauth's
 # fixed-window limits stay on for the flows it owns (codes, email sends, password changes).
 ACCOUNT_RATE_LIMITS = {
     "login_failed": False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from django.utils.crypto import salted_hmac
+from threshold.verification.hashing import keyed_hash
 
 # Crockford's base32 without the letters people mistake for digits (i, l, o, u), in capitals:
 # a pass may be read out over the telephone by whoever issued it.
@@ -39,4 +39,4 @@ def hash_access_pass(*, user_id: int, normalized: str) -> str:
     account never matches another's, because the account is part of the message.
     """
     message = f"{user_id}:{normalized}"
-    return salted_hmac("threshold.recovery.access_pass", message, algorithm="sha256").hexdigest()
+    return keyed_hash(salt="threshold.recovery.access_pass", message=message)

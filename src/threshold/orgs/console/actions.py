@@ -30,11 +30,11 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 
-from threshold.accounts.throttle import take
 from threshold.activity.services import record_event
 from threshold.orgs.models import Organization
 from threshold.orgs.policies import ConsoleAction, require_console
 from threshold.verification.fresh_sign_in import ensure_fresh_sign_in
+from threshold.verification.throttle import take
 
 THROTTLE_LIMIT = 20  # sensitive console actions per admin per window
 THROTTLE_SECONDS = 15 * 60

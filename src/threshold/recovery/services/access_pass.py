@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext
 
-from threshold.accounts import throttle
 from threshold.accounts.selectors import user_by_email
 from threshold.activity.models import Result
 from threshold.activity.services import record_event, record_staff_change
@@ -27,6 +26,7 @@ from threshold.recovery import codes
 from threshold.recovery.models import (
     TemporaryAccessPass,
 )
+from threshold.verification import hashing, throttle
 from threshold.verification.sign_in import (
     ACCESS_PASS,
     note_vouched_sign_in,
@@ -236,8 +236,8 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
     limits = settings.ACCESS_PASS_ATTEMPT_LIMITS
     ip = context_of(request).ip or "none"
     wait = throttle.take(
-        [(f"access-pass:account:{throttle.digest(email.lower())}", n, s) for n, s in limits["account"]]
-        + [(f"access-pass:address:{throttle.digest(ip)}", n, s) for n, s in limits["address"]]
+        [(f"access-pass:account:{hashing.digest(email.lower())}", n, s) for n, s in limits["account"]]
+        + [(f"access-pass:address:{hashing.digest(ip)}", n, s) for n, s in limits["address"]]
     )
     if wait:
         record_event(

@@ -18,13 +18,11 @@ from threshold.accounts.codes import (
     send_wait,
 )
 from threshold.accounts.models import User, VerificationPurpose
-from threshold.accounts.throttle import digest
 from threshold.activity.services import record_event
 from threshold.core.context import context_of
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
 from threshold.recovery import tasks
-from threshold.recovery import throttle as recovery_throttle
 from threshold.recovery.models import (
     AccountRecovery,
     RecoveryKind,
@@ -49,6 +47,8 @@ from threshold.recovery.services.recovery_messages import (
     _too_many_tries,
     _url,
 )
+from threshold.verification import throttle as recovery_throttle
+from threshold.verification.hashing import digest
 
 # --- Proving an email address and a phone number ----------------------------------------------------
 

@@ -17,7 +17,6 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext, ngettext
 
 from threshold.accounts import codes as phone_codes
-from threshold.accounts import throttle as sign_in_throttle
 from threshold.accounts.models import User, VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
@@ -40,6 +39,7 @@ from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.selectors.methods import masked_number, two_step_required
 from threshold.security.services.passwords import note_password_reset
 from threshold.security.services.second_method import prove_second_method
+from threshold.verification import hashing, throttle
 from threshold.verification.links import forget_link_token
 
 # SECURITY: every answer of the reset is the same whether or not the email typed has an
@@ -79,12 +79,10 @@ def _take_reset_step(*, request: HttpRequest | None, email: str, user: Any, step
     limits = settings.PASSWORD_RESET_LIMITS
     ip = context_of(request).ip or "none"
     keys = [
-        (f"reset:account:{sign_in_throttle.digest(email.lower())}", count, window)
+        (f"reset:account:{hashing.digest(email.lower())}", count, window)
         for count, window in limits["account"]
-    ] + [
-        (f"reset:address:{sign_in_throttle.digest(ip)}", count, window) for count, window in limits["address"]
-    ]
-    wait = sign_in_throttle.take(keys)
+    ] + [(f"reset:address:{hashing.digest(ip)}", count, window) for count, window in limits["address"]]
+    wait = throttle.take(keys)
     if wait:
         raise _reset_throttled(request=request, user=user, wait=wait, step=step)
 
@@ -155,14 +153,14 @@ def _codes_stopped() -> ResetRefused:
 
 
 def _tries_key(flow: ResetFlow) -> str:
-    return f"reset-tries:{sign_in_throttle.digest(flow.email)}:{sign_in_throttle.digest(flow.target)}"
+    return f"reset-tries:{hashing.digest(flow.email)}:{hashing.digest(flow.target)}"
 
 
 def _take_check(*, request: HttpRequest | None, user: Any) -> None:
     ip = context_of(request).ip or "none"
-    wait = sign_in_throttle.take(
+    wait = throttle.take(
         [
-            (f"reset-check:address:{sign_in_throttle.digest(ip)}", count, window)
+            (f"reset-check:address:{hashing.digest(ip)}", count, window)
             for count, window in settings.PASSWORD_RESET_CHECK_LIMITS
         ]
     )
@@ -193,7 +191,7 @@ def check_password_reset_code(*, request: HttpRequest, flow: ResetFlow, code: st
     key = _tries_key(flow)
     # SECURITY: counted before the code is compared, in one atomic step (the database
     # cache's own incr is a read then a write), so parallel guesses cannot pass the limit.
-    tries = sign_in_throttle.increment(key, settings.PHONE_CODE_TRY_WINDOW)
+    tries = throttle.increment(key, settings.PHONE_CODE_TRY_WINDOW)
     if tries is None:
         raise _reset_throttled(request=request, user=user, wait=1, step="code")
     if tries > settings.PHONE_CODE_MAX_TRIES:
@@ -410,7 +408,7 @@ def complete_password_reset(*, request: HttpRequest, flow: ResetFlow, password: 
         )
         # Only a full reset gets here (the code, and a second method when 2SV is on).
         unlock_account(user=user, request=request, via="password_reset")
-    sign_in_throttle.record_success(email=user.email)
+    throttle.record_success(email=user.email)
     # SECURITY: this browser keeps nothing either: whoever was signed in here is signed
     # out and the reset's state is gone, so the new password is the only way back in.
     if getattr(request, "user", None) is not None and request.user.is_authenticated:

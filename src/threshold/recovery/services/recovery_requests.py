@@ -23,7 +23,6 @@ from threshold.accounts.codes import (
 from threshold.accounts.models import VerificationPurpose
 from threshold.activity.services import record_event, record_staff_change
 from threshold.core.context import context_of
-from threshold.recovery import throttle as recovery_throttle
 from threshold.recovery.models import (
     AccountRecovery,
     Decision,
@@ -45,6 +44,7 @@ from threshold.recovery.services.recovery_messages import (
     _too_many_tries,
     _url,
 )
+from threshold.verification import throttle as recovery_throttle
 
 
 def send_contact_code(*, contact_email: str, request: HttpRequest | None) -> None:

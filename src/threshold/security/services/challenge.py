@@ -16,11 +16,11 @@ from threshold.core.errors import Refused
 from threshold.devices.models import TrustedDevice
 from threshold.devices.selectors import trusted_device_for
 from threshold.orgs import policies
-from threshold.security import throttle
 from threshold.security.models import MethodKind, RecoveryCode, SignInMethod
 from threshold.security.selectors.challenge import SECOND_STEP_SESSION_KEY, SecondStepOption
 from threshold.security.selectors.methods import two_step_required
 from threshold.security.services.second_method import prove_second_method, too_many_wrong_answers
+from threshold.verification import throttle
 from threshold.verification.sign_in import VOUCHED_RESETS, sign_in_proven_by, used_passwordless_passkey
 
 

@@ -15,12 +15,13 @@ from threshold.accounts.models import VerificationPurpose
 from threshold.activity.models import Result
 from threshold.activity.services import record_event
 from threshold.core.errors import Refused
-from threshold.security import throttle, webauthn
+from threshold.security import webauthn
 from threshold.security.models import MethodKind, RecoveryCode, SignInMethod
 from threshold.security.selectors.challenge import SecondStepOption
 from threshold.security.services.method_use import check_passkey_counter, note_authenticator_used
 from threshold.security.services.recovery_codes import use_recovery_code
 from threshold.security.services.text_messages import check_text_message_code
+from threshold.verification import throttle
 
 
 def prove_second_method(

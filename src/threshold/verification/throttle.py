@@ -1,4 +1,13 @@
-"""Failed sign-in throttling with growing delays, shared by every app process (via the cache).
+"""Every throttle in Threshold: the locked primitives and the limits of each flow.
+
+Shared by every app process through the cache. Two kinds of limit live here:
+
+- growing delays (``begin``): each failure past a few free ones doubles the wait before the
+  next try, capped at 15 minutes; used for passwords at sign-in and for second-step codes;
+- fixed windows (``take``/``increment``): so many uses per window; used for sending codes,
+  for entering recovery codes, for recovery requests and for uploads.
+
+Each flow's limits are the named functions and constants below; callers never build keys.
 
 SECURITY: there is no lock-out an attacker could trigger at will. After a few free
 failures each further failure doubles the wait before the next try for that account (and,
@@ -15,15 +24,17 @@ in the database cache alike), so parallel guesses are limited exactly as serial 
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.cache import cache
+
+from threshold.verification.hashing import digest
 
 FREE_FAILURES_PER_ACCOUNT = 4
 FREE_FAILURES_PER_ADDRESS = 20
@@ -42,8 +53,7 @@ class Verdict:
 
 
 def _account_key(email: str) -> str:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return f"signin-fail:acct:{digest}"
+    return f"signin-fail:acct:{digest(email.strip().lower())}"
 
 
 def _address_key(ip: str) -> str:
@@ -92,14 +102,17 @@ def _locked(keys: Iterable[str]) -> Iterator[bool]:
             cache.delete_many(held)
 
 
-def _keys(email: str, ip: str) -> dict[str, int]:
+def _sign_in_keys(email: str, ip: str) -> dict[str, int]:
     return {_account_key(email): FREE_FAILURES_PER_ACCOUNT, _address_key(ip): FREE_FAILURES_PER_ADDRESS}
+
+
+# --- Sign-in by password (growing delays) --------------------------------------------------
 
 
 def check(*, email: str, ip: str) -> Verdict:
     """Whether an attempt could start now, without counting one."""
     now = time.time()
-    keys = _keys(email, ip)
+    keys = _sign_in_keys(email, ip)
     states = cache.get_many(list(keys))
     wait = max(_wait(states.get(key), free, now) for key, free in keys.items())
     return Verdict(allowed=wait == 0, retry_after=wait)
@@ -129,7 +142,7 @@ def begin(keys: dict[str, int]) -> Verdict:
 
 def begin_attempt(*, email: str, ip: str) -> Verdict:
     """Start a sign-in attempt: refuse it while its account or address must wait, else count it."""
-    return begin(_keys(email, ip))
+    return begin(_sign_in_keys(email, ip))
 
 
 def attempt_succeeded(*, email: str, ip: str) -> None:
@@ -187,6 +200,85 @@ def increment(key: str, timeout: int) -> int | None:
             return 1
 
 
-def digest(value: str) -> str:
-    """A short stable hash, so cache keys never hold phone numbers or emails."""
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
+# --- Second-step codes at sign-in (growing delays) ----------------------------------------
+#
+# SECURITY: allauth's own limit on wrong MFA codes rides on its ``login_failed`` rate,
+# which Threshold turns off in favour of growing delays for passwords; without this limit
+# a six-digit code could be guessed without limit once the password is known. An answer
+# counts as a wrong one from the moment it is taken, before it is checked, and a right one
+# clears the count. Checking the count first and adding a failure only after the check let
+# parallel answers all pass the check together: 40 wrong codes at once had 10 checked where
+# 5 were allowed.
+
+FREE_SECOND_STEP_FAILURES = 5
+
+
+def _second_step_key(user: Any) -> str:
+    return f"2sv-fail:{user.pk}"
+
+
+def begin_second_step(user: Any) -> int:
+    """Take one second-step answer for checking: 0 if it may be checked, else the seconds to wait.
+
+    The answer is counted as a failure already; call ``clear_second_step_failures`` when it
+    turns out right.
+    """
+    verdict = begin({_second_step_key(user): FREE_SECOND_STEP_FAILURES})
+    return 0 if verdict.allowed else max(1, verdict.retry_after)
+
+
+def clear_second_step_failures(user: Any) -> None:
+    cache.delete(_second_step_key(user))
+
+
+# --- Account recovery (fixed windows) -----------------------------------------------------
+#
+# SECURITY: every key is made from what the person typed (the account's email, the address
+# or number to prove, the contact address) and the client address, never from whether an
+# account has them, so an unknown account is limited exactly like a known one and the
+# limits tell nothing.
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+# Codes sent to prove an address or number of the account.
+SEND_PER_TARGET = [(1, 30), (5, HOUR)]
+SEND_PER_ACCOUNT = [(10, HOUR), (20, DAY)]
+SEND_PER_ADDRESS = [(20, HOUR), (50, DAY)]
+# Codes entered: 5 tries per code target, and fewer overall than anyone needs to guess one.
+TRIES_PER_TARGET = 5
+TRIES_PER_ACCOUNT = [(15, HOUR), (30, DAY)]
+TRIES_PER_ADDRESS = [(50, HOUR), (200, DAY)]
+# Requests for review: each costs an operator's time.
+REQUESTS_PER_CONTACT = [(3, HOUR), (5, DAY)]
+REQUESTS_PER_ADDRESS = [(10, HOUR), (20, DAY)]
+
+
+def _recovery_keys(prefix: str, value: str, limits: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
+    return [(f"recovery:{prefix}:{digest(value)}", count, window) for count, window in limits]
+
+
+def send_wait(*, account: str, target: str, ip: str) -> int:
+    """Count one recovery code sent; 0 if it may go, else the seconds to wait."""
+    return take(
+        _recovery_keys("send:target", target, SEND_PER_TARGET)
+        + _recovery_keys("send:account", account, SEND_PER_ACCOUNT)
+        + _recovery_keys("send:ip", ip or "none", SEND_PER_ADDRESS)
+    )
+
+
+def try_wait(*, purpose: str, account: str, target: str, ip: str) -> int:
+    """Count one recovery code entered; 0 if it may be checked, else the seconds to wait."""
+    return take(
+        _recovery_keys(f"try:{purpose}", f"{account}\n{target}", [(TRIES_PER_TARGET, HOUR)])
+        + _recovery_keys("try:account", account, TRIES_PER_ACCOUNT)
+        + _recovery_keys("try:ip", ip or "none", TRIES_PER_ADDRESS)
+    )
+
+
+def request_wait(*, contact: str, ip: str) -> int:
+    """Count one request for review (its contact code sent); 0 if it may go."""
+    return take(
+        _recovery_keys("request:contact", contact, REQUESTS_PER_CONTACT)
+        + _recovery_keys("request:ip", ip or "none", REQUESTS_PER_ADDRESS)
+    )

@@ -1,4 +1,4 @@
-"""A separate app process for the throttle tests: ``python -m tests.accounts.throttle_worker``.
+"""A separate app process for the throttle tests: ``python -m tests.verification.throttle_worker``.
 
 Arguments: EMAIL IP THREADS READY_DIR PROCESSES [MODE]. Once PROCESSES workers have announced
 themselves in READY_DIR (so that slow start-ups cannot keep them apart), THREADS threads each
@@ -26,7 +26,7 @@ def main() -> None:
     from django.core.cache import cache
     from django.db import connections
 
-    from threshold.accounts import throttle
+    from threshold.verification import throttle
 
     email, ip, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
     ready_dir, processes = Path(sys.argv[4]), int(sys.argv[5])

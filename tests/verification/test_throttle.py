@@ -21,9 +21,9 @@ from django.core.cache import cache
 from django.test import Client
 
 from tests.conftest import PASSWORD, make_user, redis_url
-from threshold.accounts import throttle
 from threshold.accounts.models import User
 from threshold.activity.models import SecurityEvent
+from threshold.verification import throttle
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG = "not the password at all"
@@ -223,7 +223,7 @@ def _throwaway_database(tmp_path: Path) -> Iterator[str]:
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.accounts.throttle_worker", *args],
+        [sys.executable, "-m", "tests.verification.throttle_worker", *args],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
