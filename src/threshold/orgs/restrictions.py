@@ -47,6 +47,7 @@ REQUIRED_SET_UP = Restriction(
     name="required_set_up",
     applies=_set_up_pending,
     page="orgs_set_up",
+    send=_send_to_set_up,
     open_pages=frozenset(
         {"add_phone", "verify_phone", "resend_phone_code", "make_phone_primary", "remove_phone"}
     ),
