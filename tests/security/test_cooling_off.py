@@ -378,7 +378,7 @@ def test_a_session_from_a_vouched_for_reset_does_not_wait(
 def test_a_temporary_access_pass_session_cannot_remove_methods_at_all(
     user_with_two_step: Person, commits: Commits
 ) -> None:
-    """A pass session only adds methods (recovery.middleware); removing the old ones waits for a real sign-in."""
+    """A pass session only adds methods (recovery.restrictions); removing the old ones waits for a real sign-in."""
     from threshold.recovery.services.access_pass import issue_access_pass
 
     person = user_with_two_step

@@ -15,12 +15,15 @@ class AccountsConfig(AppConfig):
             receivers,  # noqa: F401  (connects the signal handlers)
         )
         from threshold.accounts.phones import phone_number_ending
+        from threshold.accounts.restrictions import MUST_CHANGE_PASSWORD
         from threshold.accounts.selectors import verified_emails
         from threshold.activity import registry
+        from threshold.verification.restrictions import register_restriction
 
         # Security alerts go to every verified address; a phone number shows only its ending.
         registry.register_alert_recipients(verified_emails)
         registry.register_alert_detail("number", phone_number_ending)
+        register_restriction(MUST_CHANGE_PASSWORD)
 
         # SECURITY: Pillow refuses to open images over twice this many pixels
         # (DecompressionBombError); photos.prepare_photo refuses anything over it.

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import get_language
@@ -19,11 +17,7 @@ logger = logging.getLogger("threshold.hashing")
 
 
 class AccountPreferencesMiddleware:
-    """A signed-in person sees the portal in their own language and time zone.
-
-    Also holds an account whose password was issued by someone else (``createadmin``) on
-    the change-password page until the person has chosen their own.
-    """
+    """A signed-in person sees the portal in their own language and time zone."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -37,14 +31,6 @@ class AccountPreferencesMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
-            if getattr(user, "must_change_password", False):
-                allowed = {
-                    reverse("account_change_password"),
-                    reverse("account_logout"),
-                    reverse("account_reauthenticate"),
-                }
-                if request.path not in allowed and not request.path.startswith("/static/"):
-                    return redirect("account_change_password")
         else:
             timezone.deactivate()
         return self.get_response(request)

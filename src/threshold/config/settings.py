@@ -85,10 +85,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "threshold.devices.middleware.DeviceMiddleware",
-    "threshold.recovery.middleware.ClosingAccountMiddleware",
-    "threshold.recovery.middleware.AccessPassSessionMiddleware",
-    # Organisation policy: session limits, required set-up, and refusals drawn as locks.
+    # Organisation policy: session limits, and refusals drawn as locks.
     "threshold.orgs.middleware.OrganizationPolicyMiddleware",
+    # The registered session restrictions (verification.restrictions), served in their order.
+    "threshold.verification.middleware.SessionRestrictionMiddleware",
     # allauth's UserSessionsMiddleware, writing "last seen" at most once a minute per session.
     "threshold.accounts.session_activity.SessionActivityMiddleware",
 ]

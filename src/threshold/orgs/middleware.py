@@ -5,9 +5,9 @@
 - allauth's email page changes nothing while the organisation manages addresses.
 - Sessions end after the organisation's session lifetime, and ask for the password again
   after its sign-in frequency.
-- Two-step verification (or an admin's passkey) the organisation requires: during the
-  grace period the person is asked once per sign-in and may skip; after it, every page but
-  the ones needed to set it up leads to the set-up page.
+
+The set-up the organisation requires confines the session through the registry of session
+restrictions (``orgs.restrictions``, served by ``verification.middleware``).
 """
 
 from __future__ import annotations
@@ -31,24 +31,6 @@ from django.utils.translation import ngettext
 from threshold.core.errors import PolicyDenied
 from threshold.orgs import policies
 from threshold.orgs.policies import Action
-
-ENROLMENT_ASKED = "orgs_enrolment_asked"
-# Pages a person who must set up a method can still reach: the set-up itself, signing out
-# and in again, a phone number for text messages, and the portal's assets.
-ENROLMENT_PATHS = (
-    "/security/",
-    "/accounts/2fa/",
-    "/accounts/logout/",
-    "/accounts/login/",
-    "/accounts/reauthenticate/",
-    # An admin's temporary password is changed first (accounts.middleware holds every other page).
-    "/accounts/password/change/",
-    "/your-info/phones/",
-    "/organizations/set-up/",
-    "/i18n/",
-    "/healthz",
-)
-
 
 EMAIL_VIEWS = frozenset({"account_email", "account_email_verification_sent", "account_confirm_email"})
 BACK_TO = (
@@ -75,7 +57,7 @@ class OrganizationPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and policies.home_organization(user) is not None:
-            response = self._session_limits(request, user) or self._enrolment(request, user)
+            response = self._session_limits(request, user)
             if response is not None:
                 return response
         return self.get_response(request)
@@ -153,24 +135,6 @@ class OrganizationPolicyMiddleware:
             )
             return redirect(f"{reverse('account_reauthenticate')}?{urlencode({'next': next_url})}")
         return None
-
-    # --- Required sign-in methods --------------------------------------------------------------
-
-    def _enrolment(self, request: HttpRequest, user: Any) -> HttpResponse | None:
-        if request.path.startswith((*ENROLMENT_PATHS, settings.STATIC_URL)):
-            return None
-        enrolment = policies.pending_enrolment(user)
-        if enrolment is None:
-            return None
-        if not enrolment.may_skip:
-            return redirect("orgs_set_up")
-        times = _sign_in_times(request, user)
-        this_sign_in = min(times) if times else 0.0
-        if request.session.get(ENROLMENT_ASKED) == this_sign_in:
-            return None
-        request.session[ENROLMENT_ASKED] = this_sign_in
-        next_url = request.get_full_path() if request.method == "GET" else reverse("overview")
-        return redirect(f"{reverse('orgs_set_up')}?{urlencode({'next': next_url})}")
 
 
 def _back(request: HttpRequest) -> str:

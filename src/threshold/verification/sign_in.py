@@ -135,7 +135,7 @@ def signed_in_recently(request: HttpRequest, user: Any) -> bool:
     if access_pass_session_live(request):
         # SECURITY: a Temporary Access Pass is itself the fresh proof, for as long as the
         # pass works; its session reaches only the pages that set up sign-in methods
-        # (threshold.recovery.middleware), so this opens nothing else.
+        # (recovery.restrictions), so this opens nothing else.
         return True
     at = last_authenticated_at(request, user)
     return at is not None and 0 <= time.time() - at < fresh_sign_in_seconds()

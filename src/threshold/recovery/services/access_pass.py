@@ -124,7 +124,7 @@ def revoke_access_pass(
 ) -> bool:
     """Stop a pass working; True if this call revoked it (False if it already was).
 
-    A session the pass signed in ends at its next request (``AccessPassSessionMiddleware``).
+    A session the pass signed in ends at its next request (``recovery.restrictions``).
     """
     with transaction.atomic():
         revoked = TemporaryAccessPass.objects.filter(pk=access_pass.pk, revoked_at__isnull=True).update(
@@ -229,7 +229,7 @@ def sign_in_with_access_pass(*, request: HttpRequest, email: str, code: str) -> 
     """Sign in with an email address and a Temporary Access Pass; answers allauth's response.
 
     The pass is the proof: no password and no second step. The session that results can
-    only set up sign-in methods (``AccessPassSessionMiddleware``), counts as a fresh sign-in
+    only set up sign-in methods (``recovery.restrictions``), counts as a fresh sign-in
     for that, and ends when the pass expires.
     """
     email = email.strip()
