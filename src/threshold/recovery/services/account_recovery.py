@@ -42,7 +42,7 @@ from threshold.recovery.services.recovery_messages import (
     _new_token,
     _normal_email,
     _recovery_wrong_code,
-    _tell_every_address,
+    _tell_of_recovery,
     _too_many_sends,
     _too_many_tries,
     _url,
@@ -195,14 +195,4 @@ def _tell_recovery_started(*, recovery_id: int, cancel_token: str) -> int:
         sms = gettext(
             "Threshold: someone asked to recover your account. If it wasn't you, cancel it: %(url)s"
         ) % {"url": cancel_url}
-    return _tell_every_address(
-        user=user,
-        template="recovery/email/recovery_notice",
-        context={
-            "name": user.get_short_name(),
-            "sentence": sentence,
-            "cancel_url": cancel_url,
-            "recovery": recovery,
-        },
-        sms=sms,
-    )
+    return _tell_of_recovery(user=user, recovery=recovery, sentence=sentence, sms=sms, cancel_url=cancel_url)

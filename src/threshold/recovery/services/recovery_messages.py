@@ -129,6 +129,21 @@ def _url(name: str, *args: Any) -> str:
     return settings.BASE_URL + reverse(name, args=args)
 
 
+def _tell_of_recovery(*, user: Any, recovery: Any, sentence: str, sms: str, cancel_url: str) -> int:
+    """Tell every verified address and phone of ``user`` about ``recovery``, with the link to cancel it."""
+    return _tell_every_address(
+        user=user,
+        template="recovery/email/recovery_notice",
+        context={
+            "name": user.get_short_name(),
+            "sentence": sentence,
+            "cancel_url": cancel_url,
+            "recovery": recovery,
+        },
+        sms=sms,
+    )
+
+
 def _tell_every_address(*, user: Any, template: str, context: dict[str, Any], sms: str) -> int:
     """Mail every verified address and text every verified phone number; returns how many were told."""
     told = 0
